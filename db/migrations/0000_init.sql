@@ -1,0 +1,27 @@
+CREATE TABLE `accounts` (
+	`id` blob PRIMARY KEY NOT NULL,
+	`balance` integer NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE `meta` (
+	`key` text PRIMARY KEY NOT NULL,
+	`value` blob NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE `payments` (
+	`seq` integer PRIMARY KEY NOT NULL,
+	`id` blob NOT NULL,
+	`signed_part` blob NOT NULL,
+	`bytes` blob NOT NULL,
+	`payer` blob NOT NULL,
+	`payee` blob NOT NULL,
+	`amount` integer NOT NULL,
+	`timestamp_ms` integer NOT NULL,
+	`window` integer NOT NULL,
+	`accepted_at_ms` integer NOT NULL
+);
+--> statement-breakpoint
+CREATE UNIQUE INDEX `payments_id_unique` ON `payments` (`id`);--> statement-breakpoint
+CREATE UNIQUE INDEX `payments_signed_part_unique` ON `payments` (`signed_part`);--> statement-breakpoint
+CREATE INDEX `payments_payer_seq` ON `payments` (`payer`,`seq`);--> statement-breakpoint
+CREATE INDEX `payments_payee_seq` ON `payments` (`payee`,`seq`);

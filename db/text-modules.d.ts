@@ -1,0 +1,5 @@
+// Bun imports any file as a string with `with { type: "text" }`.
+declare module "*.sql" {
+  const text: string;
+  export default text;
+}

@@ -1,0 +1,57 @@
+// Help texts. Keep them in step with README.md.
+export const MAIN_HELP = `scryp — a small cryptocurrency for a local community, run by servers that take turns
+
+Usage: scryp <command> [options]
+
+Commands:
+  node      run a server node (UDP and HTTP on one port)
+  keygen    create a seed file if missing and print its public key
+  pay       pay an amount to an account
+  balance   show an account's balance
+
+Options:
+  --version  print the version and the git commit
+  --help     show help (also: scryp <command> --help)
+`;
+
+export const COMMAND_HELP: Record<string, string> = {
+  node: `Usage: scryp node [--network FILE] [--seed FILE] [--data DIR] [--port N] [--host ADDR] [--log text|json]
+
+Runs a server. Logs its public key, finds its entry in the network file by that key, and serves
+payments over UDP and the HTTP API on the same port.
+
+  --network FILE  the network file (default: none — run a one-server network of this node whose
+                  genesis gives it the whole supply, written to DIR/network.json)
+  --seed FILE     the server's seed (default: .seed; created if missing)
+  --data DIR      where the ledger lives (default: scryp-data)
+  --port N        port for UDP and HTTP (default: from the network file; 7400 without one)
+  --host ADDR     address to listen on (default: from the network file; 127.0.0.1 without one)
+  --log FORMAT    text (default) or json
+`,
+  keygen: `Usage: scryp keygen [--seed FILE]
+
+Creates the seed file if it is missing (32 random bytes, mode 0600, never overwritten) and prints
+the public key: the account id, 64 hex digits.
+
+  --seed FILE  the seed file (default: .seed)
+`,
+  pay: `Usage: scryp pay PAYEE AMOUNT [--network FILE | --node URL] [--seed FILE] [--http]
+
+Signs a payment of AMOUNT whole scryp from the seed's account to PAYEE (64 hex digits) and sends
+it to the server accepting payments now. Prints the payment id; exits 0 only when accepted.
+
+  --network FILE  the network file (default: scryp-data/network.json)
+  --node URL      send to this node instead, e.g. http://127.0.0.1:7400
+  --seed FILE     the payer's seed (default: .seed)
+  --http          send over HTTP instead of UDP
+`,
+  balance: `Usage: scryp balance [ID] [--network FILE | --node URL] [--seed FILE]
+
+Prints the balance of account ID (default: the seed's own account), as a majority of the servers
+report it.
+
+  --network FILE  the network file (default: scryp-data/network.json)
+  --node URL      ask this node only, e.g. http://127.0.0.1:7400
+  --seed FILE     the seed whose account to show when ID is not given (default: .seed)
+`,
+};

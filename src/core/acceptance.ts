@@ -1,0 +1,52 @@
+// The acceptance rules for a payment, as pure functions. The node checks the rules that need no
+// ledger first (cheap, and they can run before the commit group), then the ledger rules inside the
+// commit group's transaction, where earlier payments of the same group are visible.
+import { decodePayment, signedPart, type Payment } from "./payment.ts";
+import { equalBytes } from "./bytes.ts";
+import type { ErrorCode } from "./errors.ts";
+
+export type Verify = (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array) => boolean;
+
+export type StatelessResult = { ok: true; payment: Payment } | { ok: false; code: ErrorCode };
+
+/**
+ * Rules 1–3: exactly 140 bytes, amount ≥ 1, payer ≠ payee; timestamp within ±skew of now;
+ * signature valid (strict RFC 8032).
+ */
+export function checkStateless(bytes: Uint8Array, nowMs: number, skewMs: number, verify: Verify): StatelessResult {
+  const payment = decodePayment(bytes);
+  if (payment === null) return { ok: false, code: "PAYMENT_SIZE" };
+  if (payment.amount < 1) return { ok: false, code: "AMOUNT_ZERO" };
+  if (equalBytes(payment.payer, payment.payee)) return { ok: false, code: "SELF_PAYMENT" };
+  if (Math.abs(payment.timestampMs - nowMs) > skewMs) return { ok: false, code: "TIMESTAMP_SKEW" };
+  if (!verify(payment.signature, signedPart(bytes), payment.payer)) return { ok: false, code: "SIGNATURE_INVALID" };
+  return { ok: true, payment };
+}
+
+/** What the ledger knows that rules 4–5 need. */
+export interface LedgerFacts {
+  /** The bytes of an accepted payment with the same first 76 bytes, if any. */
+  readonly sameSignedPart: Uint8Array | undefined;
+  /** The payer's balance, or undefined when the payer has no account. */
+  readonly payerBalance: number | undefined;
+}
+
+export type LedgerDecision =
+  | { kind: "apply" }
+  /** The very same 140 bytes were accepted before: a retransmission. Answer "accepted" again, apply nothing. */
+  | { kind: "already-accepted" }
+  | { kind: "reject"; code: ErrorCode };
+
+/**
+ * Rules 4–5: not a duplicate (same first 76 bytes, never the signature alone), and the payer holds
+ * at least the amount. Duplicates are checked first so a retransmitted payment is recognised even
+ * after it spent the balance it needed.
+ */
+export function decideAgainstLedger(payment: Payment, facts: LedgerFacts): LedgerDecision {
+  if (facts.sameSignedPart !== undefined) {
+    return equalBytes(facts.sameSignedPart, payment.bytes) ? { kind: "already-accepted" } : { kind: "reject", code: "DUPLICATE" };
+  }
+  if (facts.payerBalance === undefined) return { kind: "reject", code: "UNKNOWN_PAYER" };
+  if (facts.payerBalance < payment.amount) return { kind: "reject", code: "INSUFFICIENT_BALANCE" };
+  return { kind: "apply" };
+}

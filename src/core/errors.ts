@@ -1,0 +1,66 @@
+// Stable error codes. Other programs match on these strings (HTTP JSON, UDP replies, CLI output):
+// never rename one, only add. The UDP reply carries the numeric tag, so tags are fixed too.
+
+export const ERROR_CODES = {
+  // Payment format and acceptance rules, in the order they are checked.
+  PAYMENT_SIZE: 1, // not exactly 140 bytes
+  AMOUNT_ZERO: 2,
+  SELF_PAYMENT: 3, // payer equals payee
+  TIMESTAMP_SKEW: 4, // timestamp further than skew from the node's clock
+  SIGNATURE_INVALID: 5,
+  DUPLICATE: 6, // a different payment with the same first 76 bytes was accepted
+  UNKNOWN_PAYER: 7, // payer has no account
+  INSUFFICIENT_BALANCE: 8,
+  // The node's own state.
+  NOT_ACCEPTING: 9, // this node is not the alpha now (or is in its blackout)
+  OVERLOADED: 10, // commit queue full; try again shortly
+  INTERNAL: 11,
+  // HTTP and CLI input.
+  BAD_REQUEST: 12,
+  NOT_FOUND: 13,
+  BODY_TOO_LARGE: 14,
+  INVALID_ID: 15,
+  // Peers (server-to-server).
+  PEER_REJECTED: 16,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+const CODE_BY_TAG = new Map<number, ErrorCode>(
+  Object.entries(ERROR_CODES).map(([code, tag]) => [tag, code as ErrorCode]),
+);
+
+export function errorCodeFromTag(tag: number): ErrorCode | undefined {
+  return CODE_BY_TAG.get(tag);
+}
+
+/** Plain words for each code; the CLI prints these, HTTP puts them in `message`. */
+export const ERROR_MESSAGES: Record<ErrorCode, string> = {
+  PAYMENT_SIZE: "a payment is exactly 140 bytes",
+  AMOUNT_ZERO: "the amount must be at least 1 scryp",
+  SELF_PAYMENT: "the payer and the payee are the same account",
+  TIMESTAMP_SKEW: "the payment's timestamp is too far from the server's clock (check your clock)",
+  SIGNATURE_INVALID: "the signature does not match the payer's key",
+  DUPLICATE: "a payment with the same timestamp, amount, payee and payer was already accepted",
+  UNKNOWN_PAYER: "the payer has no account",
+  INSUFFICIENT_BALANCE: "the payer's balance is lower than the amount",
+  NOT_ACCEPTING: "this server is not accepting payments now",
+  OVERLOADED: "the server is busy; try again shortly",
+  INTERNAL: "the server failed; the payment was not accepted",
+  BAD_REQUEST: "the request is malformed",
+  NOT_FOUND: "not found",
+  BODY_TOO_LARGE: "the request body is too large",
+  INVALID_ID: "an id is 64 lowercase hex digits",
+  PEER_REJECTED: "the peer message was rejected",
+};
+
+/** An operating error: expected, carries a stable code, changes nothing. */
+export class ScrypError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string = ERROR_MESSAGES[code],
+  ) {
+    super(message);
+    this.name = "ScrypError";
+  }
+}

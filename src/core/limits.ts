@@ -1,0 +1,39 @@
+// Every fixed number of the protocol and every limit of the node, named once, with its unit and reason.
+
+/** Total scryp that exists, forever: all balances together. Balances are u32. */
+export const SUPPLY = 0xffff_ffff;
+export const BALANCE_MAX = 0xffff_ffff;
+
+export const PAYMENT_SIZE_BYTES = 140;
+/** The signed part of a payment: timestamp | amount | payee | payer. Also the dedupe key. */
+export const PAYMENT_SIGNED_BYTES = 76;
+export const KEY_BYTES = 32;
+export const SIGNATURE_BYTES = 64;
+export const SEED_BYTES = 32;
+
+export const INTERVAL_MS_DEFAULT = 120_000;
+export const BLACKOUT_MS_DEFAULT = 15_000;
+export const SKEW_MS_DEFAULT = 5_000;
+
+/** A network is a handful of community servers; more would make every handover a broadcast storm. */
+export const SERVERS_MAX = 64;
+/** Genesis is hand-written by the network's founders; a bound keeps the file reviewable and loading fast. */
+export const GENESIS_ACCOUNTS_MAX = 100_000;
+/** The network file is small JSON; anything larger is a mistake or an attack. */
+export const NETWORK_FILE_SIZE_BYTES_MAX = 8 * 1024 * 1024;
+
+/** HTTP request bodies: a payment in JSON is ~300 bytes; 4 KiB leaves room and nothing more. */
+export const HTTP_BODY_SIZE_BYTES_MAX = 4096;
+/** Payments waiting for the next commit group; past this the node answers OVERLOADED instead of queueing. */
+export const PENDING_PAYMENTS_MAX = 65_536;
+/** A commit group closes at this many payments even if more are waiting, to bound reply latency. */
+export const COMMIT_GROUP_PAYMENTS_MAX = 4096;
+/** Transactions per page of GET /accounts/:id/transactions. */
+export const TRANSACTIONS_PAGE_DEFAULT = 50;
+export const TRANSACTIONS_PAGE_MAX = 500;
+
+/** Client: how long to wait for a UDP reply before sending the same bytes again, and how often. */
+export const PAY_RETRANSMIT_INTERVAL_MS = 250;
+export const PAY_RETRANSMITS_MAX = 20;
+/** Client: HTTP request timeout. */
+export const CLIENT_HTTP_TIMEOUT_MS = 5_000;

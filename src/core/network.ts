@@ -1,0 +1,149 @@
+// The network file: the one JSON document every server and client of a network shares.
+//   {"servers":[{"key":"<64 hex>","address":"host:port"}],"interval":120000,"blackout":15000,
+//    "skew":5000,"genesis":{"<64 hex>":<balance>}}
+// Times in ms. Validation is strict and names the field at fault.
+import * as v from "valibot";
+import {
+  BLACKOUT_MS_DEFAULT,
+  GENESIS_ACCOUNTS_MAX,
+  INTERVAL_MS_DEFAULT,
+  SERVERS_MAX,
+  SKEW_MS_DEFAULT,
+  SUPPLY,
+} from "./limits.ts";
+import { fromHex } from "./bytes.ts";
+
+const KEY_HEX = /^[0-9a-f]{64}$/;
+// host:port, host being a name, IPv4, or [IPv6].
+const ADDRESS = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
+
+const keyHex = v.pipe(v.string(), v.regex(KEY_HEX, "must be 64 lowercase hex digits"));
+const address = v.pipe(
+  v.string(),
+  v.regex(ADDRESS, 'must be "host:port"'),
+  v.check((a) => {
+    const port = Number(a.slice(a.lastIndexOf(":") + 1));
+    return port >= 1 && port <= 65535;
+  }, "port must be 1 to 65535"),
+);
+const positiveMs = v.pipe(v.number(), v.integer("must be a whole number of ms"), v.minValue(1, "must be at least 1 ms"));
+const nonNegativeMs = v.pipe(v.number(), v.integer("must be a whole number of ms"), v.minValue(0, "must not be negative"));
+const balance = v.pipe(v.number(), v.integer("must be a whole number"), v.minValue(0, "must not be negative"), v.maxValue(SUPPLY, `must be at most ${SUPPLY}`));
+
+export const NetworkFileSchema = v.pipe(
+  v.strictObject({
+    servers: v.pipe(
+      v.array(v.strictObject({ key: keyHex, address })),
+      v.minLength(1, "must list at least one server"),
+      v.maxLength(SERVERS_MAX, `must list at most ${SERVERS_MAX} servers`),
+      v.check((servers) => new Set(servers.map((s) => s.key)).size === servers.length, "must not list a key twice"),
+    ),
+    interval: v.optional(positiveMs, INTERVAL_MS_DEFAULT),
+    blackout: v.optional(nonNegativeMs, BLACKOUT_MS_DEFAULT),
+    skew: v.optional(nonNegativeMs, SKEW_MS_DEFAULT),
+    genesis: v.pipe(
+      v.record(keyHex, balance),
+      v.check((g) => Object.keys(g).length <= GENESIS_ACCOUNTS_MAX, `must have at most ${GENESIS_ACCOUNTS_MAX} accounts`),
+      v.check((g) => Object.values(g).reduce((a, b) => a + b, 0) <= SUPPLY, `balances must sum to at most ${SUPPLY} (the supply)`),
+    ),
+  }),
+  // The blackout must outlast the clock tolerance on both sides, or a payment stamped near a switch
+  // could be accepted by the outgoing alpha and again by the incoming one.
+  v.forward(
+    v.check((n) => n.blackout > 2 * n.skew, "must exceed 2 × skew (so one payment cannot be accepted by two consecutive alphas)"),
+    ["blackout"],
+  ),
+  v.forward(v.check((n) => n.blackout < n.interval, "must be shorter than interval"), ["blackout"]),
+);
+
+export type NetworkFile = v.InferOutput<typeof NetworkFileSchema>;
+
+export interface ServerEntry {
+  readonly key: Uint8Array;
+  readonly keyHex: string;
+  readonly host: string;
+  readonly port: number;
+  readonly address: string;
+}
+
+/** A validated network, with keys decoded. */
+export interface Network {
+  readonly file: NetworkFile;
+  readonly servers: readonly ServerEntry[];
+  readonly intervalMs: number;
+  readonly blackoutMs: number;
+  readonly skewMs: number;
+  readonly genesis: ReadonlyMap<string, number>;
+}
+
+export class NetworkFileError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`network file: ${field}: ${message}`);
+    this.name = "NetworkFileError";
+  }
+}
+
+function pathOf(issue: v.BaseIssue<unknown>): string {
+  if (!issue.path || issue.path.length === 0) return "(top level)";
+  let out = "";
+  for (const item of issue.path) {
+    const key = (item as { key: unknown }).key;
+    if (typeof key === "number") out += `[${key}]`;
+    else out += out === "" ? String(key) : `.${String(key)}`;
+  }
+  return out;
+}
+
+export function splitAddress(addr: string): { host: string; port: number } {
+  const colon = addr.lastIndexOf(":");
+  let host = addr.slice(0, colon);
+  if (host.startsWith("[")) host = host.slice(1, -1);
+  return { host, port: Number(addr.slice(colon + 1)) };
+}
+
+/** Validates parsed JSON. Throws NetworkFileError naming the first field at fault. */
+export function parseNetwork(json: unknown): Network {
+  const result = v.safeParse(NetworkFileSchema, json);
+  if (!result.success) {
+    const issue = result.issues[0];
+    throw new NetworkFileError(pathOf(issue), issue.message);
+  }
+  const file = result.output;
+  return {
+    file,
+    servers: file.servers.map((s) => ({ key: fromHex(s.key, 32)!, keyHex: s.key, address: s.address, ...splitAddress(s.address) })),
+    intervalMs: file.interval,
+    blackoutMs: file.blackout,
+    skewMs: file.skew,
+    genesis: new Map(Object.entries(file.genesis)),
+  };
+}
+
+/** Parses the text of a network file. */
+export function parseNetworkText(text: string): Network {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new NetworkFileError("(file)", `not valid JSON (${(e as Error).message})`);
+  }
+  return parseNetwork(json);
+}
+
+/** The one-server network a newcomer starts with: itself, holding the whole supply. */
+export function singleServerNetwork(keyHex: string, address: string): NetworkFile {
+  return {
+    servers: [{ key: keyHex, address }],
+    interval: INTERVAL_MS_DEFAULT,
+    blackout: BLACKOUT_MS_DEFAULT,
+    skew: SKEW_MS_DEFAULT,
+    genesis: { [keyHex]: SUPPLY },
+  };
+}
+
+export function serverIndex(network: Network, keyHex: string): number {
+  return network.servers.findIndex((s) => s.keyHex === keyHex);
+}

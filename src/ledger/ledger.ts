@@ -1,0 +1,293 @@
+// The ledger: balances and accepted payments in one SQLite file (Drizzle over bun:sqlite).
+//
+// It is the only writer of its database, so it keeps every balance in memory as a write-through
+// cache: reads never touch SQLite, and a commit group writes each changed account once. Changes of
+// a group are staged and reach the cache and the state hash only after COMMIT returns, so a failed
+// commit (full disk, I/O error) leaves memory and disk as they were.
+//
+// Invariants, asserted where written and again where read back (open): every balance is a u32;
+// balances sum to the genesis total (nothing mints); the stored state hash equals the hash of the
+// balances.
+import { Database } from "bun:sqlite";
+import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
+import { and, desc, eq, lt, or, sql } from "drizzle-orm";
+import * as schema from "../../db/schema.ts";
+import { accounts, meta, payments } from "../../db/schema.ts";
+import { migrate } from "./migrate.ts";
+import { decideAgainstLedger, type LedgerDecision } from "../core/acceptance.ts";
+import { decodePayment, paymentId, signedPart, type Payment } from "../core/payment.ts";
+import { StateHash } from "../core/state-hash.ts";
+import { sha256 } from "../core/bytes.ts";
+import { BALANCE_MAX, SUPPLY } from "../core/limits.ts";
+
+export class LedgerInvariantError extends Error {
+  override name = "LedgerInvariantError";
+}
+
+function assertInvariant(condition: boolean, message: string): asserts condition {
+  if (!condition) throw new LedgerInvariantError(`ledger invariant broken: ${message}`);
+}
+
+/** The network's genesis belongs to the data directory; a different one means a different network. */
+export class GenesisMismatchError extends Error {
+  override name = "GenesisMismatchError";
+}
+
+export interface LedgerOptions {
+  /** Genesis balances by hex id; applied when the database is new, compared otherwise. */
+  readonly genesis: ReadonlyMap<string, number>;
+  readonly nowMs: number;
+}
+
+export interface Totals {
+  readonly accounts: number;
+  readonly payments: number;
+  readonly supply: number;
+  readonly stateHash: string;
+}
+
+export interface StoredPayment {
+  readonly seq: number;
+  readonly window: number;
+  readonly acceptedAtMs: number;
+  readonly payment: Payment;
+}
+
+const META_STATE_HASH = "state_hash";
+const META_GENESIS_HASH = "genesis_hash";
+
+type Key = string; // a 32-byte id as a latin1 string: a cheap Map key
+const keyOf = (id: Uint8Array): Key => Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString("latin1");
+const idOf = (key: Key): Buffer => Buffer.from(key, "latin1");
+const asBuffer = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+
+/** A stable digest of the genesis, independent of key order in the file. */
+export function genesisHash(genesis: ReadonlyMap<string, number>): Uint8Array {
+  const sorted = [...genesis.entries()].filter(([, b]) => b > 0).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return sha256(new TextEncoder().encode(JSON.stringify(sorted)));
+}
+
+function openDatabase(path: string): Database {
+  const client = new Database(path, { create: true, strict: true });
+  // WAL with synchronous=FULL: COMMIT returns only after the WAL is fsynced, so an acknowledged
+  // payment survives a crash or power cut. Group commit amortises that fsync over many payments.
+  client.run("PRAGMA journal_mode = WAL");
+  client.run("PRAGMA synchronous = FULL");
+  client.run("PRAGMA busy_timeout = 5000");
+  client.run("PRAGMA foreign_keys = OFF");
+  return client;
+}
+
+export class Ledger {
+  private readonly balances = new Map<Key, number>();
+  private stateHash: StateHash;
+  private readonly genesisTotal: number;
+  private paymentCount: number;
+  private closed = false;
+
+  private readonly findBySignedPart;
+  private readonly insertPayment;
+  private readonly upsertAccount;
+  private readonly putMeta;
+
+  private constructor(
+    private readonly client: Database,
+    private readonly db: BunSQLiteDatabase<typeof schema>,
+    genesisTotal: number,
+  ) {
+    this.genesisTotal = genesisTotal;
+    this.findBySignedPart = db
+      .select({ bytes: payments.bytes })
+      .from(payments)
+      .where(eq(payments.signedPart, sql.placeholder("signedPart")))
+      .prepare();
+    this.insertPayment = db
+      .insert(payments)
+      .values({
+        id: sql.placeholder("id"),
+        signedPart: sql.placeholder("signedPart"),
+        bytes: sql.placeholder("bytes"),
+        payer: sql.placeholder("payer"),
+        payee: sql.placeholder("payee"),
+        amount: sql.placeholder("amount"),
+        timestampMs: sql.placeholder("timestampMs"),
+        window: sql.placeholder("window"),
+        acceptedAtMs: sql.placeholder("acceptedAtMs"),
+      })
+      .prepare();
+    this.upsertAccount = db
+      .insert(accounts)
+      .values({ id: sql.placeholder("id"), balance: sql.placeholder("balance") })
+      .onConflictDoUpdate({ target: accounts.id, set: { balance: sql`excluded.balance` } })
+      .prepare();
+    this.putMeta = db
+      .insert(meta)
+      .values({ key: sql.placeholder("key"), value: sql.placeholder("value") })
+      .onConflictDoUpdate({ target: meta.key, set: { value: sql`excluded.value` } })
+      .prepare();
+    this.stateHash = new StateHash();
+    this.paymentCount = 0;
+  }
+
+  /** Opens (creating and migrating if needed) the ledger at `path`; ":memory:" for tests. */
+  static open(path: string, options: LedgerOptions): Ledger {
+    const client = openDatabase(path);
+    try {
+      migrate(client, options.nowMs);
+      const db = drizzle(client, { schema });
+      const genesisTotal = [...options.genesis.values()].reduce((a, b) => a + b, 0);
+      assertInvariant(genesisTotal <= SUPPLY, "genesis exceeds the supply");
+      const ledger = new Ledger(client, db, genesisTotal);
+      ledger.initialise(options.genesis);
+      return ledger;
+    } catch (e) {
+      client.close();
+      throw e;
+    }
+  }
+
+  private initialise(genesis: ReadonlyMap<string, number>): void {
+    const wanted = asBuffer(genesisHash(genesis));
+    const stored = this.db.select().from(meta).where(eq(meta.key, META_GENESIS_HASH)).get();
+    if (stored === undefined) {
+      this.client.transaction(() => {
+        const hash = new StateHash();
+        for (const [hex, balance] of genesis) {
+          if (balance === 0) continue;
+          const id = Buffer.from(hex, "hex");
+          this.upsertAccount.run({ id, balance });
+          hash.change(id, 0, balance);
+        }
+        this.putMeta.run({ key: META_GENESIS_HASH, value: wanted });
+        this.putMeta.run({ key: META_STATE_HASH, value: asBuffer(hash.bytes()) });
+      })();
+    } else if (!wanted.equals(stored.value)) {
+      throw new GenesisMismatchError(
+        "the data directory holds a ledger from a different genesis (another network file); use another --data directory",
+      );
+    }
+    this.load();
+  }
+
+  /** Reads every balance back and checks the invariants before serving anything. */
+  private load(): void {
+    let total = 0;
+    const hash = new StateHash();
+    // Streamed with the raw statement: a million rows should not be materialised at once.
+    for (const row of this.client.query<{ id: Uint8Array; balance: number }, []>("SELECT id, balance FROM accounts").iterate()) {
+      assertInvariant(Number.isInteger(row.balance) && row.balance >= 0 && row.balance <= BALANCE_MAX, "a stored balance is not a u32");
+      assertInvariant(row.id.length === 32, "a stored account id is not 32 bytes");
+      this.balances.set(keyOf(row.id), row.balance);
+      total += row.balance;
+      hash.change(row.id, 0, row.balance);
+    }
+    assertInvariant(total === this.genesisTotal, `balances sum to ${total}, genesis to ${this.genesisTotal}`);
+    const stored = this.db.select().from(meta).where(eq(meta.key, META_STATE_HASH)).get();
+    assertInvariant(stored !== undefined && Buffer.from(hash.bytes()).equals(stored.value), "stored state hash differs from the balances");
+    this.stateHash = hash;
+    this.paymentCount = this.client.query<{ n: number }, []>("SELECT count(*) AS n FROM payments").get()!.n;
+  }
+
+  balance(id: Uint8Array): number | undefined {
+    return this.balances.get(keyOf(id));
+  }
+
+  /**
+   * Applies payments that passed the stateless rules, in order, as one SQLite transaction, and
+   * returns one decision per payment. When it returns, the applied payments are durably committed.
+   * If it throws, nothing was applied.
+   */
+  applyGroup(group: readonly Payment[], window: number, nowMs: number): LedgerDecision[] {
+    assertInvariant(!this.closed, "ledger is closed");
+    const staged = new Map<Key, number>();
+    const hash = this.stateHash.clone();
+    const decisions: LedgerDecision[] = [];
+    let applied = 0;
+    const balanceNow = (key: Key) => staged.get(key) ?? this.balances.get(key);
+
+    this.client.transaction(() => {
+      for (const payment of group) {
+        const payerKey = keyOf(payment.payer);
+        const payeeKey = keyOf(payment.payee);
+        const same = this.findBySignedPart.get({ signedPart: asBuffer(signedPart(payment.bytes)) });
+        const decision = decideAgainstLedger(payment, { sameSignedPart: same?.bytes, payerBalance: balanceNow(payerKey) });
+        decisions.push(decision);
+        if (decision.kind !== "apply") continue;
+
+        const payerBefore = balanceNow(payerKey)!;
+        const payeeBefore = balanceNow(payeeKey) ?? 0;
+        const payerAfter = payerBefore - payment.amount;
+        const payeeAfter = payeeBefore + payment.amount;
+        assertInvariant(payerAfter >= 0 && payeeAfter <= BALANCE_MAX, "a payment would take a balance out of u32");
+        staged.set(payerKey, payerAfter);
+        staged.set(payeeKey, payeeAfter);
+        hash.change(payment.payer, payerBefore, payerAfter);
+        hash.change(payment.payee, payeeBefore, payeeAfter);
+        this.insertPayment.run({
+          id: asBuffer(paymentId(payment.bytes)),
+          signedPart: asBuffer(signedPart(payment.bytes)),
+          bytes: asBuffer(payment.bytes),
+          payer: asBuffer(payment.payer),
+          payee: asBuffer(payment.payee),
+          amount: payment.amount,
+          timestampMs: payment.timestampMs,
+          window,
+          acceptedAtMs: nowMs,
+        });
+        applied++;
+      }
+      if (applied === 0) return;
+      for (const [key, balance] of staged) {
+        assertInvariant(Number.isInteger(balance) && balance >= 0 && balance <= BALANCE_MAX, "a balance to write is not a u32");
+        this.upsertAccount.run({ id: idOf(key), balance });
+      }
+      this.putMeta.run({ key: META_STATE_HASH, value: asBuffer(hash.bytes()) });
+    })();
+
+    for (const [key, balance] of staged) this.balances.set(key, balance);
+    this.stateHash = hash;
+    this.paymentCount += applied;
+    return decisions;
+  }
+
+  payment(id: Uint8Array): StoredPayment | undefined {
+    const row = this.db.select().from(payments).where(eq(payments.id, asBuffer(id))).get();
+    return row && this.toStored(row);
+  }
+
+  /** An account's payments (as payer or payee), newest first; `beforeSeq` pages backwards. */
+  transactions(account: Uint8Array, limit: number, beforeSeq?: number): StoredPayment[] {
+    const id = asBuffer(account);
+    const involves = or(eq(payments.payer, id), eq(payments.payee, id));
+    const rows = this.db
+      .select()
+      .from(payments)
+      .where(beforeSeq === undefined ? involves : and(involves, lt(payments.seq, beforeSeq)))
+      .orderBy(desc(payments.seq))
+      .limit(limit)
+      .all();
+    return rows.map((r) => this.toStored(r));
+  }
+
+  private toStored(row: typeof payments.$inferSelect): StoredPayment {
+    const payment = decodePayment(new Uint8Array(row.bytes));
+    assertInvariant(payment !== null, "a stored payment is not 140 bytes");
+    return { seq: row.seq, window: row.window, acceptedAtMs: row.acceptedAtMs, payment };
+  }
+
+  totals(): Totals {
+    let supply = 0;
+    for (const b of this.balances.values()) supply += b;
+    return { accounts: this.balances.size, payments: this.paymentCount, supply, stateHash: this.stateHash.hex() };
+  }
+
+  stateHashHex(): string {
+    return this.stateHash.hex();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.client.close();
+  }
+}

@@ -1,0 +1,164 @@
+// Payment intake: the node's one path from "bytes arrived" to "durably accepted".
+//
+// Stateless rules (size, amount, payer ≠ payee, clock skew, signature) run as each payment
+// arrives. Payments that pass wait in a bounded queue; the queue is drained in commit groups, each
+// one SQLite transaction with one fsync, where the ledger rules (duplicate, balance) are applied in
+// arrival order. Only after COMMIT returns is anyone told "accepted": an acknowledged payment is on
+// disk. Batching is also where the speed comes from: one fsync per group, not per payment.
+import { checkStateless, type Verify } from "../core/acceptance.ts";
+import type { Clock } from "../core/clock.ts";
+import type { ErrorCode } from "../core/errors.ts";
+import { paymentId, type Payment } from "../core/payment.ts";
+import { COMMIT_GROUP_PAYMENTS_MAX, PENDING_PAYMENTS_MAX } from "../core/limits.ts";
+import type { Ledger } from "../ledger/ledger.ts";
+import { decodePayment } from "../core/payment.ts";
+
+export type Outcome =
+  | { readonly accepted: true; readonly id: Uint8Array }
+  | { readonly accepted: false; readonly code: ErrorCode; readonly id: Uint8Array | null; readonly message?: string };
+
+/** Who may accept now. Returns null when this node accepts, or the rejection to give. */
+export type AcceptGate = (nowMs: number) => { code: ErrorCode; message: string } | null;
+
+export interface IntakeOptions {
+  readonly ledger: Ledger;
+  readonly clock: Clock;
+  readonly skewMs: number;
+  readonly verify: Verify;
+  readonly gate: AcceptGate;
+  readonly windowAt: (nowMs: number) => number;
+  /** Called after each committed group with the payments it applied (for metrics, handover). */
+  readonly onCommitted?: (applied: readonly Payment[], window: number) => void;
+  readonly onError?: (error: unknown) => void;
+}
+
+interface Pending {
+  readonly payment: Payment;
+  readonly window: number;
+  readonly done: (outcome: Outcome) => void;
+}
+
+export interface IntakeStats {
+  accepted: number;
+  rejected: Map<ErrorCode, number>;
+  groups: number;
+  groupPaymentsMax: number;
+  commitMsTotal: number;
+}
+
+export class PaymentIntake {
+  private queue: Pending[] = [];
+  private flushScheduled = false;
+  private stopped = false;
+  readonly stats: IntakeStats = { accepted: 0, rejected: new Map(), groups: 0, groupPaymentsMax: 0, commitMsTotal: 0 };
+
+  constructor(private readonly options: IntakeOptions) {}
+
+  /** Checks and queues one payment; `done` is called exactly once, after the commit for acceptances. */
+  submit(bytes: Uint8Array, done: (outcome: Outcome) => void): void {
+    const nowMs = this.options.clock.now();
+    const reject = (code: ErrorCode, message?: string) => {
+      this.count(code);
+      const id = bytes.length === 140 ? paymentId(bytes) : null;
+      done(message === undefined ? { accepted: false, code, id } : { accepted: false, code, id, message });
+    };
+    if (this.stopped) return reject("NOT_ACCEPTING", "the server is shutting down");
+    // Format errors are answered before "not accepting": a client should learn its bytes are wrong.
+    if (decodePayment(bytes) === null) return reject("PAYMENT_SIZE");
+    const refusal = this.options.gate(nowMs);
+    if (refusal !== null) return reject(refusal.code, refusal.message);
+    if (this.queue.length >= PENDING_PAYMENTS_MAX) return reject("OVERLOADED");
+    // The datagram's buffer may be reused by the socket: keep our own copy.
+    const result = checkStateless(new Uint8Array(bytes), nowMs, this.options.skewMs, this.options.verify);
+    if (!result.ok) return reject(result.code);
+    this.queue.push({ payment: result.payment, window: this.options.windowAt(nowMs), done });
+    this.scheduleFlush();
+  }
+
+  /** Submit as a promise, for HTTP. */
+  submitAsync(bytes: Uint8Array): Promise<Outcome> {
+    return new Promise((resolve) => this.submit(bytes, resolve));
+  }
+
+  get pendingCount(): number {
+    return this.queue.length;
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+  }
+
+  /** Commits everything queued now, in groups. Synchronous: returns when all are answered. */
+  flush(): void {
+    while (this.queue.length > 0) {
+      const group = this.queue.splice(0, COMMIT_GROUP_PAYMENTS_MAX);
+      this.commitGroup(group);
+    }
+  }
+
+  private commitGroup(group: Pending[]): void {
+    // Payments of one group may span a window boundary only in the instant of a switch; split so
+    // each is recorded under the window it was accepted in.
+    let start = 0;
+    while (start < group.length) {
+      const window = group[start]!.window;
+      let end = start + 1;
+      while (end < group.length && group[end]!.window === window) end++;
+      this.commitWindowGroup(group.slice(start, end), window);
+      start = end;
+    }
+  }
+
+  private commitWindowGroup(group: Pending[], window: number): void {
+    const startedMs = performance.now();
+    let decisions;
+    try {
+      decisions = this.options.ledger.applyGroup(
+        group.map((p) => p.payment),
+        window,
+        this.options.clock.now(),
+      );
+    } catch (error) {
+      // Nothing of the group was applied (the transaction rolled back): say so to every payer.
+      this.options.onError?.(error);
+      for (const p of group) {
+        this.count("INTERNAL");
+        p.done({ accepted: false, code: "INTERNAL", id: paymentId(p.payment.bytes) });
+      }
+      return;
+    }
+    const elapsedMs = performance.now() - startedMs;
+    this.stats.groups++;
+    this.stats.commitMsTotal += elapsedMs;
+    this.stats.groupPaymentsMax = Math.max(this.stats.groupPaymentsMax, group.length);
+    const applied: Payment[] = [];
+    group.forEach((p, i) => {
+      const decision = decisions[i]!;
+      const id = paymentId(p.payment.bytes);
+      if (decision.kind === "reject") {
+        this.count(decision.code);
+        p.done({ accepted: false, code: decision.code, id });
+        return;
+      }
+      if (decision.kind === "apply") applied.push(p.payment);
+      this.stats.accepted++;
+      p.done({ accepted: true, id });
+    });
+    if (applied.length > 0) this.options.onCommitted?.(applied, window);
+  }
+
+  private count(code: ErrorCode): void {
+    this.stats.rejected.set(code, (this.stats.rejected.get(code) ?? 0) + 1);
+  }
+
+  /** Stops taking payments and commits what is queued. */
+  stop(): void {
+    this.stopped = true;
+    this.flush();
+  }
+}

@@ -1,0 +1,154 @@
+// Starts a node: identity, network, ledger, intake, then the UDP and HTTP adapters on one port.
+import { mkdirSync, writeFileSync, accessSync, constants } from "node:fs";
+import { join } from "node:path";
+import { loadOrCreateSeed } from "../io/seed-file.ts";
+import { readNetworkFile } from "../io/network-file.ts";
+import { parseNetwork, serverIndex, singleServerNetwork, type Network } from "../core/network.ts";
+import { toHex } from "../core/bytes.ts";
+import { systemClock, type Clock } from "../core/clock.ts";
+import { Ledger } from "../ledger/ledger.ts";
+import { PaymentIntake, type AcceptGate } from "./payment-intake.ts";
+import { verifySignature } from "../core/verify.ts";
+import { createHttpApi } from "./http-api.ts";
+import { startUdpServer } from "./udp-server.ts";
+import { nextAccepting, rolesAt, windowAt, type ScheduleParams } from "../core/schedule.ts";
+import type { Logger } from "./log.ts";
+import { VERSION, COMMIT } from "../version.ts";
+
+export const DEFAULT_PORT = 7400;
+export const DEFAULT_HOST = "127.0.0.1";
+export const NETWORK_FILE_NAME = "network.json";
+export const LEDGER_FILE_NAME = "ledger.sqlite";
+
+export interface NodeConfig {
+  readonly networkPath?: string;
+  readonly seedPath: string;
+  readonly dataDir: string;
+  readonly port?: number;
+  readonly host?: string;
+  readonly clock?: Clock;
+  readonly log: Logger;
+}
+
+/** A start-up problem the operator can fix; printed in plain words, exit 1. */
+export class NodeStartError extends Error {
+  override name = "NodeStartError";
+}
+
+export interface RunningNode {
+  readonly keyHex: string;
+  readonly host: string;
+  readonly port: number;
+  readonly network: Network;
+  readonly ledger: Ledger;
+  readonly intake: PaymentIntake;
+  stop(): Promise<void>;
+}
+
+function ensureWritableDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+  } catch (e) {
+    throw new NodeStartError(`data directory ${dir} is not writable: ${(e as Error).message}`);
+  }
+}
+
+export async function startNode(config: NodeConfig): Promise<RunningNode> {
+  const { log } = config;
+  const clock = config.clock ?? systemClock;
+  const { keyPair, created } = loadOrCreateSeed(config.seedPath);
+  const keyHex = toHex(keyPair.publicKey);
+  log.info("keys", `${created ? "created seed" : "loaded seed"} ${config.seedPath}; server key ${keyHex}`);
+
+  ensureWritableDir(config.dataDir);
+  let network: Network;
+  if (config.networkPath !== undefined) {
+    network = readNetworkFile(config.networkPath);
+  } else {
+    // No network file: a one-server network of this node, holding the whole supply, written into
+    // the data directory so clients (and the operator) can use it.
+    const address = `${config.host ?? DEFAULT_HOST}:${config.port ?? DEFAULT_PORT}`;
+    const file = singleServerNetwork(keyHex, address);
+    network = parseNetwork(file);
+    writeFileSync(join(config.dataDir, NETWORK_FILE_NAME), JSON.stringify(file, null, 2) + "\n");
+    log.info("node", `no --network given: running a one-server network; wrote ${join(config.dataDir, NETWORK_FILE_NAME)}`);
+  }
+  const index = serverIndex(network, keyHex);
+  if (index < 0) {
+    throw new NodeStartError(`this server's key ${keyHex} is not in the network file; add it to "servers" or use the right --seed`);
+  }
+  const entry = network.servers[index]!;
+  const host = config.host ?? entry.host;
+  const port = config.port ?? entry.port;
+
+  const ledger = Ledger.open(join(config.dataDir, LEDGER_FILE_NAME), { genesis: network.genesis, nowMs: clock.now() });
+  const totals = ledger.totals();
+  log.info("ledger", `opened ${join(config.dataDir, LEDGER_FILE_NAME)}`, { accounts: totals.accounts, payments: totals.payments, stateHash: totals.stateHash });
+
+  const schedule: ScheduleParams = { serverCount: network.servers.length, intervalMs: network.intervalMs, blackoutMs: network.blackoutMs };
+  const gate: AcceptGate = (nowMs) => {
+    const roles = rolesAt(nowMs, schedule);
+    if (roles.alpha === index) return null;
+    const next = nextAccepting(nowMs, schedule);
+    const who = network.servers[next.server]!;
+    return {
+      code: "NOT_ACCEPTING",
+      message: `this server is not accepting payments now; server ${who.keyHex} (${who.address}) accepts from ${new Date(next.fromMs).toISOString()} until ${new Date(next.untilMs).toISOString()}`,
+    };
+  };
+  const intake = new PaymentIntake({
+    ledger,
+    clock,
+    skewMs: network.skewMs,
+    verify: verifySignature,
+    gate,
+    windowAt: (nowMs) => windowAt(nowMs, schedule),
+    onError: (e) => log.error("ledger", `commit failed; the group was not accepted: ${(e as Error).message}`),
+  });
+
+  const app = createHttpApi({ intake, ledger, network, clock, keyHex, version: `${VERSION} (${COMMIT})` });
+  let http: ReturnType<typeof Bun.serve>;
+  let udp: Awaited<ReturnType<typeof startUdpServer>>;
+  try {
+    udp = await startUdpServer({ host, port, intake });
+  } catch (e) {
+    ledger.close();
+    throw new NodeStartError(`cannot listen on UDP ${host}:${port}: ${portProblem(e)}`);
+  }
+  try {
+    http = Bun.serve({ hostname: host, port, fetch: app.fetch, idleTimeout: 30 });
+  } catch (e) {
+    udp.close();
+    ledger.close();
+    throw new NodeStartError(`cannot listen on TCP ${host}:${port}: ${portProblem(e)}`);
+  }
+  log.info("node", `serving UDP and HTTP on ${host}:${port}`, { servers: network.servers.length, index });
+
+  let stopped = false;
+  return {
+    keyHex,
+    host,
+    port,
+    network,
+    ledger,
+    intake,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      // Stop taking payments, answer what is queued (committed first), then close.
+      intake.stop();
+      udp.close();
+      await http.stop(true);
+      ledger.close();
+      log.info("node", "stopped");
+    },
+  };
+}
+
+function portProblem(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === "EADDRINUSE") return "the port is already in use (another scryp node?); pick another with --port";
+  if (code === "EACCES") return "permission denied (ports below 1024 need privileges)";
+  return (e as Error).message;
+}
