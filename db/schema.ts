@@ -24,11 +24,23 @@ export const payments = sqliteTable(
     window: integer("window").notNull(),
     acceptedAtMs: integer("accepted_at_ms").notNull(),
   },
-  (t) => [index("payments_payer_seq").on(t.payer, t.seq), index("payments_payee_seq").on(t.payee, t.seq)],
+  (t) => [index("payments_payer_seq").on(t.payer, t.seq), index("payments_payee_seq").on(t.payee, t.seq), index("payments_window_seq").on(t.window, t.seq)],
 );
 
 /** Single values: the state hash, the genesis hash the data directory was created with. */
 export const meta = sqliteTable("meta", {
   key: text("key").primaryKey(),
   value: blob("value", { mode: "buffer" }).notNull(),
+});
+
+/**
+ * Agreed checkpoints: windows whose state hash a strict majority of servers voted for, with the
+ * signed votes (the certificate) that prove it. The last few are kept; the state at any of them is
+ * reached by undoing the payments of later windows.
+ */
+export const checkpoints = sqliteTable("checkpoints", {
+  window: integer("window").primaryKey(),
+  hash: blob("hash", { mode: "buffer" }).notNull(),
+  certificate: blob("certificate", { mode: "buffer" }).notNull(),
+  agreedAtMs: integer("agreed_at_ms").notNull(),
 });

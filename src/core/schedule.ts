@@ -6,7 +6,8 @@
 //
 // The blackout exists so one payment (valid for ±skew around its timestamp) can never be accepted
 // by two consecutive alphas. With a single server the next alpha is itself and dedupe already
-// holds, so a one-server network accepts through its blackout.
+// holds, so a one-server network accepts through its blackout: what it accepts from the blackout
+// of window k on belongs to window k+1 (its accepting period is [blackout of k, blackout of k+1)).
 
 export interface ScheduleParams {
   readonly serverCount: number;
@@ -58,12 +59,24 @@ export function nextAccepting(nowMs: number, p: ScheduleParams): { server: numbe
   const roles = rolesAt(nowMs, p);
   const window = roles.alpha !== null ? roles.window : roles.window + 1;
   const fromMs = roles.alpha !== null ? nowMs : windowStartMs(window, p);
-  const untilMs = p.serverCount === 1 ? windowStartMs(window + 1, p) : blackoutStartMs(window, p);
+  const untilMs = blackoutStartMs(p.serverCount === 1 ? acceptingWindowAt(nowMs, p) : window, p);
   return { server: alphaOf(window, p), window, fromMs, untilMs };
+}
+
+/** The accepting period of window w: [from, until). */
+export function acceptingPeriod(window: number, p: ScheduleParams): { fromMs: number; untilMs: number } {
+  const fromMs = p.serverCount === 1 ? blackoutStartMs(window - 1, p) : windowStartMs(window, p);
+  return { fromMs, untilMs: blackoutStartMs(window, p) };
+}
+
+/** The window a payment accepted at nowMs belongs to (its handover batch). */
+export function acceptingWindowAt(nowMs: number, p: ScheduleParams): number {
+  const window = windowAt(nowMs, p);
+  return p.serverCount === 1 && nowMs >= blackoutStartMs(window, p) ? window + 1 : window;
 }
 
 /** Whether a payment stamped at timestampMs may belong to window w's accepting period (± skew). */
 export function timestampFitsWindow(timestampMs: number, window: number, skewMs: number, p: ScheduleParams): boolean {
-  const endMs = p.serverCount === 1 ? windowStartMs(window + 1, p) : blackoutStartMs(window, p);
-  return timestampMs >= windowStartMs(window, p) - skewMs && timestampMs < endMs + skewMs;
+  const { fromMs, untilMs } = acceptingPeriod(window, p);
+  return timestampMs >= fromMs - skewMs && timestampMs < untilMs + skewMs;
 }

@@ -10,15 +10,16 @@
 // balances.
 import { Database } from "bun:sqlite";
 import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
-import { and, desc, eq, lt, or, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gt, lt, lte, or, sql } from "drizzle-orm";
 import * as schema from "../../db/schema.ts";
-import { accounts, meta, payments } from "../../db/schema.ts";
+import { accounts, checkpoints, meta, payments } from "../../db/schema.ts";
 import { migrate } from "./migrate.ts";
 import { decideAgainstLedger, type LedgerDecision } from "../core/acceptance.ts";
 import { decodePayment, paymentId, signedPart, type Payment } from "../core/payment.ts";
 import { StateHash } from "../core/state-hash.ts";
 import { sha256 } from "../core/bytes.ts";
 import { BALANCE_MAX, SUPPLY } from "../core/limits.ts";
+import type { Checkpoint, ConsensusLedger } from "../core/consensus/coordinator.ts";
 
 export class LedgerInvariantError extends Error {
   override name = "LedgerInvariantError";
@@ -55,6 +56,10 @@ export interface StoredPayment {
 
 const META_STATE_HASH = "state_hash";
 const META_GENESIS_HASH = "genesis_hash";
+const META_GENESIS_STATE_HASH = "genesis_state_hash";
+/** Agreed checkpoints kept on disk; older ones are pruned (their windows' payments stay). */
+export const CHECKPOINTS_KEPT = 16;
+
 
 type Key = string; // a 32-byte id as a latin1 string: a cheap Map key
 const keyOf = (id: Uint8Array): Key => Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString("latin1");
@@ -78,7 +83,7 @@ function openDatabase(path: string): Database {
   return client;
 }
 
-export class Ledger {
+export class Ledger implements ConsensusLedger {
   private readonly balances = new Map<Key, number>();
   private stateHash: StateHash;
   private readonly genesisTotal: number;
@@ -159,6 +164,7 @@ export class Ledger {
           hash.change(id, 0, balance);
         }
         this.putMeta.run({ key: META_GENESIS_HASH, value: wanted });
+        this.putMeta.run({ key: META_GENESIS_STATE_HASH, value: asBuffer(hash.bytes()) });
         this.putMeta.run({ key: META_STATE_HASH, value: asBuffer(hash.bytes()) });
       })();
     } else if (!wanted.equals(stored.value)) {
@@ -283,6 +289,108 @@ export class Ledger {
 
   stateHashHex(): string {
     return this.stateHash.hex();
+  }
+
+  // ---- Consensus: batches, rollback, checkpoints -------------------------------------------
+
+  stateHashBytes(): Uint8Array {
+    return this.stateHash.bytes();
+  }
+
+  /** The last agreed checkpoint; genesis (window -1) before any. */
+  agreed(): Checkpoint {
+    const row = this.db.select().from(checkpoints).orderBy(desc(checkpoints.window)).limit(1).get();
+    if (row) return { window: row.window, hash: new Uint8Array(row.hash), certificate: new Uint8Array(row.certificate) };
+    const genesis = this.db.select().from(meta).where(eq(meta.key, META_GENESIS_STATE_HASH)).get();
+    assertInvariant(genesis !== undefined, "genesis state hash missing");
+    return { window: -1, hash: new Uint8Array(genesis.value), certificate: new Uint8Array(0) };
+  }
+
+  /** Records that a majority agreed on `hash` after `window`; keeps the last CHECKPOINTS_KEPT. */
+  recordAgreed(window: number, hash: Uint8Array, certificate: Uint8Array, nowMs: number): void {
+    assertInvariant(Buffer.from(hash).equals(Buffer.from(this.stateHash.bytes())), "recording a checkpoint that is not the current state");
+    this.client.transaction(() => {
+      this.db
+        .insert(checkpoints)
+        .values({ window, hash: asBuffer(hash), certificate: asBuffer(certificate), agreedAtMs: nowMs })
+        .onConflictDoUpdate({ target: checkpoints.window, set: { hash: asBuffer(hash), certificate: asBuffer(certificate), agreedAtMs: nowMs } })
+        .run();
+      this.client.run(
+        "DELETE FROM checkpoints WHERE window NOT IN (SELECT window FROM checkpoints ORDER BY window DESC LIMIT ?)",
+        [CHECKPOINTS_KEPT],
+      );
+    })();
+  }
+
+  /** The highest window any stored payment belongs to, or null. */
+  latestWindow(): number | null {
+    const row = this.client.query<{ w: number | null }, []>("SELECT max(window) AS w FROM payments").get();
+    return row?.w ?? null;
+  }
+
+  /** A window's payments in acceptance order: what its beta hands over. */
+  windowPayments(window: number): Uint8Array[] {
+    return this.db
+      .select({ bytes: payments.bytes })
+      .from(payments)
+      .where(eq(payments.window, window))
+      .orderBy(asc(payments.seq))
+      .all()
+      .map((r) => new Uint8Array(r.bytes));
+  }
+
+  /** Payments of windows in (afterWindow, uptoWindow], in acceptance order: what a resync fetches. */
+  paymentsBetween(afterWindow: number, uptoWindow: number): { window: number; bytes: Uint8Array }[] {
+    return this.db
+      .select({ window: payments.window, bytes: payments.bytes })
+      .from(payments)
+      .where(and(gt(payments.window, afterWindow), lte(payments.window, uptoWindow)))
+      .orderBy(asc(payments.seq))
+      .all()
+      .map((r) => ({ window: r.window, bytes: new Uint8Array(r.bytes) }));
+  }
+
+  /**
+   * Undoes every payment of windows after `window`, newest first, in one transaction: the way
+   * back to an agreed checkpoint. Costs in proportion to the payments undone. Returns how many.
+   */
+  rollbackAfter(window: number): number {
+    const rows = this.db
+      .select({ seq: payments.seq, payer: payments.payer, payee: payments.payee, amount: payments.amount })
+      .from(payments)
+      .where(gt(payments.window, window))
+      .orderBy(desc(payments.seq))
+      .all();
+    if (rows.length === 0) return 0;
+    const staged = new Map<Key, number>();
+    const hash = this.stateHash.clone();
+    const balanceNow = (key: Key) => staged.get(key) ?? this.balances.get(key) ?? 0;
+    for (const row of rows) {
+      const payerKey = keyOf(row.payer);
+      const payeeKey = keyOf(row.payee);
+      const payeeBefore = balanceNow(payeeKey);
+      const payerBefore = balanceNow(payerKey);
+      assertInvariant(payeeBefore >= row.amount && payerBefore + row.amount <= BALANCE_MAX, "undoing a payment would take a balance out of u32");
+      staged.set(payeeKey, payeeBefore - row.amount);
+      staged.set(payerKey, payerBefore + row.amount);
+      hash.change(row.payee, payeeBefore, payeeBefore - row.amount);
+      hash.change(row.payer, payerBefore, payerBefore + row.amount);
+    }
+    this.client.transaction(() => {
+      this.client.run("DELETE FROM payments WHERE window > ?", [window]);
+      for (const [key, balance] of staged) this.upsertAccount.run({ id: idOf(key), balance });
+      this.putMeta.run({ key: META_STATE_HASH, value: asBuffer(hash.bytes()) });
+    })();
+    for (const [key, balance] of staged) this.balances.set(key, balance);
+    this.stateHash = hash;
+    this.paymentCount -= rows.length;
+    return rows.length;
+  }
+
+  /** The stored certificate of an agreed window, if kept. */
+  checkpoint(window: number): Checkpoint | undefined {
+    const row = this.db.select().from(checkpoints).where(eq(checkpoints.window, window)).get();
+    return row && { window: row.window, hash: new Uint8Array(row.hash), certificate: new Uint8Array(row.certificate) };
   }
 
   close(): void {

@@ -1,12 +1,7 @@
 // One line per event, tagged by component. Readable by default; JSON lines for machines.
-export type Component = "keys" | "coordinator" | "payments" | "ledger" | "peers" | "http" | "udp" | "node";
+import type { Component, Logger } from "../core/logger.ts";
+export type { Component, Logger } from "../core/logger.ts";
 export type LogFormat = "text" | "json";
-
-export interface Logger {
-  info(component: Component, message: string, fields?: Record<string, unknown>): void;
-  warn(component: Component, message: string, fields?: Record<string, unknown>): void;
-  error(component: Component, message: string, fields?: Record<string, unknown>): void;
-}
 
 export function createLogger(format: LogFormat, write: (line: string) => void = (l) => process.stderr.write(l + "\n")): Logger {
   const emit = (level: string, component: Component, message: string, fields?: Record<string, unknown>) => {
@@ -24,5 +19,3 @@ export function createLogger(format: LogFormat, write: (line: string) => void = 
     error: (c, m, f) => emit("error", c, m, f),
   };
 }
-
-export const silentLogger: Logger = { info() {}, warn() {}, error() {} };

@@ -7,11 +7,14 @@ import { parseNetwork, serverIndex, singleServerNetwork, type Network } from "..
 import { toHex } from "../core/bytes.ts";
 import { systemClock, type Clock } from "../core/clock.ts";
 import { Ledger } from "../ledger/ledger.ts";
-import { PaymentIntake, type AcceptGate } from "./payment-intake.ts";
+import { PaymentIntake } from "./payment-intake.ts";
 import { verifySignature } from "../core/verify.ts";
 import { createHttpApi } from "./http-api.ts";
 import { startUdpServer } from "./udp-server.ts";
-import { nextAccepting, rolesAt, windowAt, type ScheduleParams } from "../core/schedule.ts";
+import { acceptingWindowAt, type ScheduleParams } from "../core/schedule.ts";
+import { Coordinator } from "../core/consensus/coordinator.ts";
+import { createPeerApi } from "./peer-api.ts";
+import { PeerLink } from "./peer-link.ts";
 import type { Logger } from "./log.ts";
 import { VERSION, COMMIT } from "../version.ts";
 
@@ -19,6 +22,8 @@ export const DEFAULT_PORT = 7400;
 export const DEFAULT_HOST = "127.0.0.1";
 export const NETWORK_FILE_NAME = "network.json";
 export const LEDGER_FILE_NAME = "ledger.sqlite";
+/** How often the coordinator looks at the clock: the precision of handovers and deadlines. */
+const TICK_MS = 50;
 
 export interface NodeConfig {
   readonly networkPath?: string;
@@ -42,6 +47,7 @@ export interface RunningNode {
   readonly network: Network;
   readonly ledger: Ledger;
   readonly intake: PaymentIntake;
+  readonly coordinator: Coordinator;
   stop(): Promise<void>;
 }
 
@@ -87,27 +93,40 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   log.info("ledger", `opened ${join(config.dataDir, LEDGER_FILE_NAME)}`, { accounts: totals.accounts, payments: totals.payments, stateHash: totals.stateHash });
 
   const schedule: ScheduleParams = { serverCount: network.servers.length, intervalMs: network.intervalMs, blackoutMs: network.blackoutMs };
-  const gate: AcceptGate = (nowMs) => {
-    const roles = rolesAt(nowMs, schedule);
-    if (roles.alpha === index) return null;
-    const next = nextAccepting(nowMs, schedule);
-    const who = network.servers[next.server]!;
-    return {
-      code: "NOT_ACCEPTING",
-      message: `this server is not accepting payments now; server ${who.keyHex} (${who.address}) accepts from ${new Date(next.fromMs).toISOString()} until ${new Date(next.untilMs).toISOString()}`,
-    };
-  };
+  // The intake asks the coordinator whether to accept; the coordinator flushes the intake before
+  // a handover. Each needs the other, so the intake is bound after construction.
+  let intakeRef: PaymentIntake | null = null;
+  const coordinator = new Coordinator({
+    network,
+    selfIndex: index,
+    seed: keyPair.seed,
+    ledger,
+    verify: verifySignature,
+    log,
+    flushIntake: () => intakeRef?.flush(),
+  });
   const intake = new PaymentIntake({
     ledger,
     clock,
     skewMs: network.skewMs,
     verify: verifySignature,
-    gate,
-    windowAt: (nowMs) => windowAt(nowMs, schedule),
+    gate: (nowMs) => coordinator.gate(nowMs),
+    windowAt: (nowMs) => acceptingWindowAt(nowMs, schedule),
     onError: (e) => log.error("ledger", `commit failed; the group was not accepted: ${(e as Error).message}`),
   });
+  intakeRef = intake;
+  const peers = new PeerLink(network, index, coordinator, clock, log);
 
-  const app = createHttpApi({ intake, ledger, network, clock, keyHex, version: `${VERSION} (${COMMIT})` });
+  const app = createHttpApi({
+    intake,
+    ledger,
+    network,
+    clock,
+    keyHex,
+    version: `${VERSION} (${COMMIT})`,
+    statusExtra: () => coordinator.status(clock.now()),
+  });
+  app.route("/peer", createPeerApi({ coordinator, ledger, clock, run: peers.run }));
   let http: ReturnType<typeof Bun.serve>;
   let udp: Awaited<ReturnType<typeof startUdpServer>>;
   try {
@@ -124,6 +143,10 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     throw new NodeStartError(`cannot listen on TCP ${host}:${port}: ${portProblem(e)}`);
   }
   log.info("node", `serving UDP and HTTP on ${host}:${port}`, { servers: network.servers.length, index });
+  // The schedule runs from this server's own clock; a tick every TICK_MS drives handovers,
+  // deadlines and catch-up.
+  const ticker = setInterval(() => peers.run(coordinator.tick(clock.now())), TICK_MS);
+  peers.run(coordinator.tick(clock.now()));
 
   let stopped = false;
   return {
@@ -133,10 +156,12 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     network,
     ledger,
     intake,
+    coordinator,
     async stop() {
       if (stopped) return;
       stopped = true;
       // Stop taking payments, answer what is queued (committed first), then close.
+      clearInterval(ticker);
       intake.stop();
       udp.close();
       await http.stop(true);

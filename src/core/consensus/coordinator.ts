@@ -1,0 +1,516 @@
+// The coordinator: the rotating-alpha schedule and the consensus between servers, as one
+// deterministic state machine. It is driven by events — clock ticks, peer messages, answers to
+// its own requests — and answers with effects for the adapters to carry out (send, fetch). Time
+// and transport are injected, so many servers run in one process under simulated time.
+//
+// The protocol, in short (docs/PROTOCOL.md has it in full):
+//  - At its blackout, the beta of window k hands over: its payments of k, its agreed checkpoint
+//    (the base it built on) and its state hash after them; it votes for that hash.
+//  - A server whose state is that base re-validates and applies the batch and votes its hash.
+//    One that got no handover by the start of window k+1 votes its unchanged hash ("no batch").
+//  - A hash with a strict majority of the configured servers' votes is window k's consensus; the
+//    votes form its certificate. Servers at that hash record the checkpoint; others resync.
+//  - Window k+1's alpha accepts nothing until window k is agreed at its own state.
+//  - With no majority by the end of the beta period, everyone returns to the last checkpoint.
+import type { Network } from "../network.ts";
+import type { Verify } from "../acceptance.ts";
+import type { ErrorCode } from "../errors.ts";
+import { equalBytes, toHex } from "../bytes.ts";
+import { decodePayment } from "../payment.ts";
+import {
+  alphaOf,
+  blackoutStartMs,
+  nextAccepting,
+  rolesAt,
+  timestampFitsWindow,
+  windowStartMs,
+  type ScheduleParams,
+} from "../schedule.ts";
+import {
+  decodePeerMessage,
+  encodeCertificate,
+  encodeHandover,
+  encodeVote,
+  splitCertificate,
+  type Handover,
+  type Vote,
+} from "./peer-message.ts";
+import type { Logger } from "../logger.ts";
+import type { LedgerDecision } from "../acceptance.ts";
+import type { Payment } from "../payment.ts";
+
+/** The last state a strict majority agreed on. Window -1 is genesis. */
+export interface Checkpoint {
+  readonly window: number;
+  readonly hash: Uint8Array;
+  readonly certificate: Uint8Array;
+}
+
+/** What the coordinator needs of the ledger (src/ledger/ledger.ts implements it over SQLite). */
+export interface ConsensusLedger {
+  agreed(): Checkpoint;
+  latestWindow(): number | null;
+  windowPayments(window: number): Uint8Array[];
+  stateHashBytes(): Uint8Array;
+  applyGroup(group: readonly Payment[], window: number, nowMs: number): LedgerDecision[];
+  rollbackAfter(window: number): number;
+  recordAgreed(window: number, hash: Uint8Array, certificate: Uint8Array, nowMs: number): void;
+}
+
+export type Effect =
+  /** Send to every other server. */
+  | { readonly kind: "broadcast"; readonly what: "handover" | "vote"; readonly message: Uint8Array }
+  /** Ask every other server for its latest certificate; answers go to receiveCertificate. */
+  | { readonly kind: "pull-certificates" }
+  /** Fetch payments of windows (afterWindow, window] from one of `sources`; answer to completeResync. */
+  | { readonly kind: "resync"; readonly afterWindow: number; readonly window: number; readonly hash: Uint8Array; readonly sources: readonly number[] };
+
+export type ReceiveResult = { ok: true; effects: Effect[] } | { ok: false; reason: string; effects: Effect[] };
+
+export interface CoordinatorOptions {
+  readonly network: Network;
+  readonly selfIndex: number;
+  /** The server key's seed, to sign handovers and votes. */
+  readonly seed: Uint8Array;
+  readonly ledger: ConsensusLedger;
+  readonly verify: Verify;
+  readonly log: Logger;
+  /** Commits payments still queued in the intake, so the handover includes every acceptance. */
+  readonly flushIntake: () => void;
+}
+
+/** How long to wait for a handover to catch up with a consensus learned before it (reordering). */
+const CONSENSUS_GRACE_MS_MIN = 200;
+/** How often a server that is behind asks its peers for their latest certificate. */
+const PULL_INTERVAL_MS_MIN = 1_000;
+/** How many windows of votes and replay records to remember. */
+const WINDOWS_REMEMBERED = 8;
+/** Recent consensus events kept for the status page. */
+const EVENTS_KEPT = 20;
+
+export interface ConsensusEvent {
+  readonly window: number;
+  readonly kind: "agreed" | "rollback" | "resync" | "disagree";
+  readonly atMs: number;
+  readonly detail: string;
+}
+
+interface Certified {
+  readonly hash: Uint8Array;
+  readonly voters: number[];
+  readonly certificate: Uint8Array;
+  readonly learnedAtMs: number;
+}
+
+export class Coordinator {
+  private readonly schedule: ScheduleParams;
+  private readonly n: number;
+  private readonly self: number;
+  private readonly selfKey: Uint8Array;
+  private agreedCheckpoint: Checkpoint;
+  private readonly votes = new Map<number, Map<number, Vote>>();
+  private readonly handoversSeen = new Set<number>();
+  private readonly voted = new Set<number>();
+  private readonly handedOver = new Set<number>();
+  private readonly certified = new Map<number, Certified>();
+  private deferredHandover: Handover | null = null;
+  private syncing: { window: number; startedMs: number } | null = null;
+  private lastPullMs = -Infinity;
+  private readonly peerLastVote = new Map<number, { window: number; hash: string; applied: boolean }>();
+  readonly events: ConsensusEvent[] = [];
+  readonly counters = { agreed: 0, rollbacks: 0, resyncs: 0, peerRejected: 0 };
+
+  constructor(private readonly o: CoordinatorOptions) {
+    this.n = o.network.servers.length;
+    this.self = o.selfIndex;
+    this.selfKey = o.network.servers[o.selfIndex]!.key;
+    this.schedule = { serverCount: this.n, intervalMs: o.network.intervalMs, blackoutMs: o.network.blackoutMs };
+    this.agreedCheckpoint = o.ledger.agreed();
+  }
+
+  get agreed(): { window: number; hash: string } {
+    return { window: this.agreedCheckpoint.window, hash: toHex(this.agreedCheckpoint.hash) };
+  }
+
+  get isSyncing(): boolean {
+    return this.syncing !== null;
+  }
+
+  private majority(count: number): boolean {
+    return count * 2 > this.n;
+  }
+
+  /** The newest window whose payments are applied to this server's state but not agreed, if any. */
+  private pendingWindow(): number | null {
+    const latest = this.o.ledger.latestWindow();
+    return latest !== null && latest > this.agreedCheckpoint.window ? latest : null;
+  }
+
+  /** Null when this server may accept a payment now; otherwise the refusal to give. */
+  gate(nowMs: number): { code: ErrorCode; message: string } | null {
+    const roles = rolesAt(nowMs, this.schedule);
+    if (roles.alpha !== this.self) {
+      const next = nextAccepting(nowMs, this.schedule);
+      const who = this.o.network.servers[next.server]!;
+      return {
+        code: "NOT_ACCEPTING",
+        message: `this server is not accepting payments now; server ${who.keyHex} (${who.address}) accepts from ${new Date(next.fromMs).toISOString()} until ${new Date(next.untilMs).toISOString()}`,
+      };
+    }
+    if (this.syncing !== null) return { code: "NOT_ACCEPTING", message: "this server is catching up with the agreed ledger; try again in a moment" };
+    // Accepting before the previous window is agreed here is how double spends get in: a payer
+    // could spend again what the previous alpha already accepted. A lone server agrees with itself.
+    if (this.n > 1 && this.agreedCheckpoint.window !== roles.window - 1) {
+      return { code: "NOT_ACCEPTING", message: "this server is waiting for the previous window's handover to be agreed; try again in a moment" };
+    }
+    return null;
+  }
+
+  tick(nowMs: number): Effect[] {
+    const effects: Effect[] = [];
+    const roles = rolesAt(nowMs, this.schedule);
+    this.expirePending(nowMs, effects);
+
+    // Hand over at the blackout: flush the intake first so every acceptance is in the batch.
+    const k = roles.betaWindow;
+    if (k !== null && roles.beta === this.self && nowMs >= blackoutStartMs(k, this.schedule) && !this.handedOver.has(k)) {
+      this.handOver(k, nowMs, effects);
+    }
+    // No handover by the start of the next window: the beta failed; vote the unchanged state.
+    if (k !== null && roles.beta !== this.self && nowMs >= windowStartMs(k + 1, this.schedule) && !this.voted.has(k)) {
+      if (this.pendingWindow() === null && this.agreedCheckpoint.window < k && this.syncing === null) {
+        this.o.log.warn("coordinator", `no handover for window ${k} from its beta; voting the unchanged state`, { window: k });
+        this.castVote(k, false, nowMs, effects);
+      }
+    }
+    // A consensus this server is not at, once the handover had its chance: resync.
+    for (const [window, c] of this.certified) {
+      if (window <= this.agreedCheckpoint.window || this.syncing !== null) continue;
+      const graceMs = Math.max(CONSENSUS_GRACE_MS_MIN, this.o.network.skewMs);
+      if (nowMs - c.learnedAtMs >= graceMs || this.voted.has(window)) this.settle(window, nowMs, effects, true);
+    }
+    // Far behind (restarted, or missed certificates): ask the peers now and then.
+    if (this.n > 1 && this.syncing === null && this.agreedCheckpoint.window < roles.window - 2) this.pull(nowMs, effects);
+    this.prune(roles.window);
+    return effects;
+  }
+
+  /** Everything after the last checkpoint whose beta period is over without a majority is undone. */
+  private expirePending(nowMs: number, effects: Effect[]): void {
+    const pending = this.pendingWindow();
+    if (pending === null || this.syncing !== null) return;
+    if (nowMs < blackoutStartMs(pending + 1, this.schedule)) return;
+    if (this.certified.has(pending)) return; // settle() will resync to it
+    if (this.n === 1) {
+      // A lone server is its own majority: agree with itself instead of dropping its payments.
+      if (!this.voted.has(pending)) this.castVote(pending, true, nowMs, effects);
+      return;
+    }
+    this.rollback(nowMs, `no majority for window ${pending} by the end of its beta period`, pending);
+  }
+
+  private rollback(nowMs: number, why: string, window: number): void {
+    const undone = this.o.ledger.rollbackAfter(this.agreedCheckpoint.window);
+    this.counters.rollbacks++;
+    this.event(window, "rollback", nowMs, `${why}; returned to window ${this.agreedCheckpoint.window}, ${undone} payment(s) undone`);
+    this.o.log.warn("coordinator", `rollback: ${why}; returned to the checkpoint of window ${this.agreedCheckpoint.window}`, { undone });
+  }
+
+  private handOver(k: number, nowMs: number, effects: Effect[]): void {
+    this.o.flushIntake();
+    this.handedOver.add(k);
+    this.handoversSeen.add(k);
+    const payments = this.o.ledger.windowPayments(k);
+    const hash = this.o.ledger.stateHashBytes();
+    const message = encodeHandover(
+      {
+        sender: this.selfKey,
+        window: k,
+        sentAtMs: nowMs,
+        baseWindow: this.agreedCheckpoint.window,
+        baseHash: this.agreedCheckpoint.hash,
+        hash,
+        payments,
+      },
+      this.o.seed,
+    );
+    this.o.log.info("coordinator", `handover of window ${k}: ${payments.length} payment(s)`, { window: k, hash: toHex(hash) });
+    if (this.n > 1) effects.push({ kind: "broadcast", what: "handover", message });
+    this.castVote(k, true, nowMs, effects);
+  }
+
+  private castVote(window: number, applied: boolean, nowMs: number, effects: Effect[]): void {
+    this.voted.add(window);
+    const hash = this.o.ledger.stateHashBytes();
+    const message = encodeVote({ sender: this.selfKey, window, sentAtMs: nowMs, hash, applied }, this.o.seed);
+    const decoded = decodePeerMessage(message, this.o.verify);
+    if (!decoded.ok || decoded.message.type !== "vote") throw new Error("own vote does not decode");
+    this.recordVote(this.self, decoded.message);
+    if (this.n > 1) effects.push({ kind: "broadcast", what: "vote", message });
+    this.checkConsensus(window, nowMs, effects);
+  }
+
+  /** A peer message arrived (bytes as received). Rejections change nothing. */
+  receive(bytes: Uint8Array, nowMs: number): ReceiveResult {
+    const effects: Effect[] = [];
+    const reject = (reason: string): ReceiveResult => {
+      this.counters.peerRejected++;
+      this.o.log.warn("peers", `rejected a peer message: ${reason}`);
+      return { ok: false, reason, effects };
+    };
+    const decoded = decodePeerMessage(bytes, this.o.verify);
+    if (!decoded.ok) return reject(decoded.reason);
+    const m = decoded.message;
+    const sender = this.o.network.servers.findIndex((s) => equalBytes(s.key, m.sender));
+    if (sender < 0) return reject("sender is not a server of this network");
+    if (sender === this.self) return reject("message claims to be from this server");
+    const roles = rolesAt(nowMs, this.schedule);
+    if (m.window > roles.window + 1) return reject(`window ${m.window} is in the future`);
+    if (m.window < roles.window - WINDOWS_REMEMBERED) return reject(`window ${m.window} is stale`);
+
+    if (m.type === "vote") {
+      const known = this.votes.get(m.window)?.get(sender);
+      if (known) return reject(equalBytes(known.bytes, m.bytes) ? "replayed vote" : "a second, different vote for the same window");
+      this.recordVote(sender, m);
+      this.checkConsensus(m.window, nowMs, effects);
+      return { ok: true, effects };
+    }
+
+    if (alphaOf(m.window, this.schedule) !== sender) return reject(`server ${sender} is not the beta of window ${m.window}`);
+    const skew = this.o.network.skewMs;
+    if (nowMs < blackoutStartMs(m.window, this.schedule) - skew) return reject(`handover of window ${m.window} before its blackout`);
+    if (nowMs >= blackoutStartMs(m.window + 1, this.schedule) + skew) return reject(`handover of window ${m.window} after its beta period`);
+    if (this.handoversSeen.has(m.window)) return reject("replayed handover");
+    this.handoversSeen.add(m.window);
+    this.applyHandover(m, nowMs, effects);
+    return { ok: true, effects };
+  }
+
+  private applyHandover(m: Handover, nowMs: number, effects: Effect[]): void {
+    if (this.voted.has(m.window)) {
+      this.o.log.warn("coordinator", `handover of window ${m.window} came after this server voted; ignored`);
+      return;
+    }
+    const atBase = m.baseWindow === this.agreedCheckpoint.window && equalBytes(m.baseHash, this.agreedCheckpoint.hash);
+    if (!atBase || this.pendingWindow() !== null || this.syncing !== null) {
+      if (m.baseWindow >= this.agreedCheckpoint.window) {
+        // The beta built on a checkpoint this server has not reached: catch up, then apply.
+        this.deferredHandover = m;
+        this.o.log.info("coordinator", `handover of window ${m.window} builds on window ${m.baseWindow}; this server is at ${this.agreedCheckpoint.window}: catching up`);
+        this.pull(nowMs, effects, true);
+      } else {
+        this.o.log.warn("coordinator", `handover of window ${m.window} builds on an old checkpoint (${m.baseWindow}); ignored`);
+      }
+      return;
+    }
+    const { applied, skipped } = this.applyBatch(m.window, m.payments, nowMs);
+    this.o.log.info("coordinator", `applied window ${m.window}: ${applied} payment(s), ${skipped} rejected`, { window: m.window });
+    this.castVote(m.window, true, nowMs, effects);
+  }
+
+  /** Re-validates every payment as if it arrived now at the alpha (timestamp: inside that window). */
+  private applyBatch(window: number, payments: readonly Uint8Array[], nowMs: number): { applied: number; skipped: number } {
+    const valid = [];
+    for (const bytes of payments) {
+      const p = decodePayment(bytes);
+      if (p === null || p.amount < 1 || equalBytes(p.payer, p.payee)) continue;
+      if (!timestampFitsWindow(p.timestampMs, window, this.o.network.skewMs, this.schedule)) continue;
+      if (!this.o.verify(p.signature, bytes.subarray(0, 76), p.payer)) continue;
+      valid.push({ ...p, bytes: new Uint8Array(bytes) });
+    }
+    const decisions = this.o.ledger.applyGroup(valid, window, nowMs);
+    const applied = decisions.filter((d) => d.kind === "apply").length;
+    return { applied, skipped: payments.length - applied };
+  }
+
+  private recordVote(sender: number, vote: Vote): void {
+    let forWindow = this.votes.get(vote.window);
+    if (!forWindow) this.votes.set(vote.window, (forWindow = new Map()));
+    forWindow.set(sender, vote);
+    const last = this.peerLastVote.get(sender);
+    if (!last || last.window <= vote.window) this.peerLastVote.set(sender, { window: vote.window, hash: toHex(vote.hash), applied: vote.applied });
+  }
+
+  private checkConsensus(window: number, nowMs: number, effects: Effect[]): void {
+    if (this.certified.has(window) || window <= this.agreedCheckpoint.window) return;
+    const forWindow = this.votes.get(window);
+    if (!forWindow) return;
+    const byHash = new Map<string, number[]>();
+    for (const [sender, vote] of forWindow) {
+      const key = toHex(vote.hash);
+      byHash.set(key, [...(byHash.get(key) ?? []), sender]);
+    }
+    for (const voters of byHash.values()) {
+      if (!this.majority(voters.length)) continue;
+      const votes = voters.map((s) => forWindow.get(s)!);
+      this.certified.set(window, {
+        hash: votes[0]!.hash,
+        voters,
+        certificate: encodeCertificate(votes.map((v) => v.bytes)),
+        learnedAtMs: nowMs,
+      });
+      this.settle(window, nowMs, effects, false);
+      return;
+    }
+  }
+
+  /**
+   * A majority agreed on window's hash. At that state: record the checkpoint. Otherwise resync,
+   * unless (force false) the handover may still bring this server there.
+   */
+  private settle(window: number, nowMs: number, effects: Effect[], force: boolean): void {
+    const c = this.certified.get(window);
+    if (!c || window <= this.agreedCheckpoint.window || this.syncing !== null) return;
+    const pending = this.pendingWindow();
+    const atHash = equalBytes(this.o.ledger.stateHashBytes(), c.hash) && (pending === null || pending <= window);
+    if (atHash) {
+      this.o.ledger.recordAgreed(window, c.hash, c.certificate, nowMs);
+      this.agreedCheckpoint = this.o.ledger.agreed();
+      this.counters.agreed++;
+      this.event(window, "agreed", nowMs, `${c.voters.length} of ${this.n} servers`);
+      this.o.log.info("coordinator", `window ${window} agreed by ${c.voters.length} of ${this.n}`, { window, hash: toHex(c.hash) });
+      this.retryDeferred(nowMs, effects);
+      return;
+    }
+    const expectingHandover = !this.voted.has(window) && this.agreedCheckpoint.window === window - 1 && pending === null;
+    if (!force && expectingHandover) return; // tick() comes back after a grace period
+    const sources = c.voters.filter((s) => s !== this.self);
+    if (sources.length === 0) return;
+    this.event(window, "disagree", nowMs, `this server's state differs from the majority's; resyncing from ${sources.length} server(s)`);
+    this.o.log.warn("coordinator", `window ${window}: the majority agreed on ${toHex(c.hash).slice(0, 16)}…, this server differs: resyncing`);
+    this.syncing = { window, startedMs: nowMs };
+    effects.push({ kind: "resync", afterWindow: this.agreedCheckpoint.window, window, hash: c.hash, sources });
+  }
+
+  private retryDeferred(nowMs: number, effects: Effect[]): void {
+    const m = this.deferredHandover;
+    if (!m || m.window <= this.agreedCheckpoint.window) {
+      this.deferredHandover = null;
+      return;
+    }
+    if (m.baseWindow !== this.agreedCheckpoint.window) return;
+    if (nowMs >= blackoutStartMs(m.window + 1, this.schedule)) {
+      this.deferredHandover = null;
+      return;
+    }
+    this.deferredHandover = null;
+    this.applyHandover(m, nowMs, effects);
+  }
+
+  private pull(nowMs: number, effects: Effect[], now = false): void {
+    const intervalMs = Math.max(PULL_INTERVAL_MS_MIN, this.o.network.intervalMs / 4);
+    if (!now && nowMs - this.lastPullMs < intervalMs) return;
+    if (effects.some((e) => e.kind === "pull-certificates")) return;
+    this.lastPullMs = nowMs;
+    effects.push({ kind: "pull-certificates" });
+  }
+
+  /** A peer's answer to pull-certificates: its latest certificate. Checked vote by vote. */
+  receiveCertificate(bytes: Uint8Array, nowMs: number): ReceiveResult {
+    const effects: Effect[] = [];
+    const reject = (reason: string): ReceiveResult => {
+      this.counters.peerRejected++;
+      this.o.log.warn("peers", `rejected a certificate: ${reason}`);
+      return { ok: false, reason, effects };
+    };
+    const parts = splitCertificate(bytes);
+    if (parts === null || parts.length === 0) return reject("malformed");
+    const votes: { sender: number; vote: Vote }[] = [];
+    for (const part of parts) {
+      const d = decodePeerMessage(part, this.o.verify);
+      if (!d.ok || d.message.type !== "vote") return reject(d.ok ? "not a vote" : d.reason);
+      const sender = this.o.network.servers.findIndex((s) => equalBytes(s.key, d.message.sender));
+      if (sender < 0) return reject("a vote from outside the network");
+      if (votes.some((v) => v.sender === sender)) return reject("two votes from one server");
+      votes.push({ sender, vote: d.message });
+    }
+    const first = votes[0]!.vote;
+    if (!votes.every((v) => v.vote.window === first.window && equalBytes(v.vote.hash, first.hash))) return reject("votes for different windows or hashes");
+    if (!this.majority(votes.length)) return reject("not a majority");
+    if (first.window <= this.agreedCheckpoint.window || this.certified.has(first.window)) return { ok: true, effects };
+    this.certified.set(first.window, {
+      hash: first.hash,
+      voters: votes.map((v) => v.sender),
+      certificate: new Uint8Array(bytes),
+      learnedAtMs: nowMs,
+    });
+    this.settle(first.window, nowMs, effects, true);
+    return { ok: true, effects };
+  }
+
+  /**
+   * The answer to a resync effect: the source's payments of windows (afterWindow, window], in its
+   * acceptance order. Applied on top of the last checkpoint and accepted only if the state hash
+   * then equals the agreed one. Returns false (state unchanged) otherwise.
+   */
+  completeResync(window: number, hash: Uint8Array, payments: readonly { window: number; bytes: Uint8Array }[], nowMs: number): boolean {
+    const c = this.certified.get(window);
+    if (!c || !equalBytes(c.hash, hash)) {
+      this.syncing = null;
+      return false;
+    }
+    const base = this.agreedCheckpoint.window;
+    this.o.ledger.rollbackAfter(base);
+    let start = 0;
+    while (start < payments.length) {
+      const w = payments[start]!.window;
+      let end = start + 1;
+      while (end < payments.length && payments[end]!.window === w) end++;
+      if (w > base && w <= window) this.applyBatch(w, payments.slice(start, end).map((p) => p.bytes), nowMs);
+      start = end;
+    }
+    if (!equalBytes(this.o.ledger.stateHashBytes(), hash)) {
+      this.o.ledger.rollbackAfter(base);
+      this.syncing = null;
+      this.o.log.warn("coordinator", `resync to window ${window} failed: the payments fetched do not give the agreed hash`);
+      return false;
+    }
+    this.o.ledger.recordAgreed(window, hash, c.certificate, nowMs);
+    this.agreedCheckpoint = this.o.ledger.agreed();
+    this.syncing = null;
+    this.voted.add(window);
+    this.counters.resyncs++;
+    this.event(window, "resync", nowMs, `installed the agreed ledger of window ${window} (${payments.length} payment(s) fetched)`);
+    this.o.log.info("coordinator", `resynced to window ${window}`, { hash: toHex(hash), payments: payments.length });
+    return true;
+  }
+
+  /** The resync could not be done from any source; try again later. */
+  resyncFailed(nowMs: number, reason: string): void {
+    this.syncing = null;
+    this.certified.forEach((c, w) => {
+      if (w > this.agreedCheckpoint.window) this.certified.set(w, { ...c, learnedAtMs: nowMs });
+    });
+    this.o.log.warn("coordinator", `resync failed: ${reason}; will retry`);
+  }
+
+  private event(window: number, kind: ConsensusEvent["kind"], atMs: number, detail: string): void {
+    this.events.push({ window, kind, atMs, detail });
+    if (this.events.length > EVENTS_KEPT) this.events.shift();
+  }
+
+  private prune(currentWindow: number): void {
+    const oldest = currentWindow - WINDOWS_REMEMBERED;
+    for (const w of this.votes.keys()) if (w < oldest) this.votes.delete(w);
+    for (const set of [this.handoversSeen, this.voted, this.handedOver]) for (const w of set) if (w < oldest) set.delete(w);
+    for (const w of this.certified.keys()) if (w < oldest || w <= this.agreedCheckpoint.window) this.certified.delete(w);
+  }
+
+  /** For GET /status. */
+  status(nowMs: number) {
+    const roles = rolesAt(nowMs, this.schedule);
+    const key = (i: number | null) => (i === null ? null : this.o.network.servers[i]!.keyHex);
+    const role = roles.alpha === this.self ? "alpha" : roles.beta === this.self ? "beta" : "idle";
+    return {
+      window: roles.window,
+      alpha: key(roles.alpha),
+      beta: key(roles.beta),
+      role,
+      accepting: this.gate(nowMs) === null,
+      agreed: this.agreed,
+      syncing: this.syncing !== null,
+      peers: this.o.network.servers.map((s, i) => ({ key: s.keyHex, address: s.address, lastVote: this.peerLastVote.get(i) ?? null })),
+      recent: [...this.events].reverse(),
+    };
+  }
+}

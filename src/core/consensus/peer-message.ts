@@ -1,0 +1,152 @@
+// Server-to-server messages, binary and signed by the sender's server key. Fixed layout:
+//   magic "scryp-peer/1" (12) | type (1) | sender key (32) | window (8, big-endian signed)
+//   | sent at (8, big-endian, Unix ms) | payload | Ed25519 signature over all before it (64)
+// Payloads:
+//   handover (1): base window (8, signed; -1 = genesis) | base hash (32) | state hash (32)
+//                 | count (4) | count × 140-byte payments, in acceptance order
+//   vote (2):     state hash (32) | applied (1: 1 = the beta's batch applied, 0 = no batch came)
+import { KEY_BYTES, PAYMENT_SIZE_BYTES, SIGNATURE_BYTES } from "../limits.ts";
+import { sign } from "../keys.ts";
+import type { Verify } from "../acceptance.ts";
+
+export const PEER_MAGIC = new TextEncoder().encode("scryp-peer/1");
+export const HANDOVER_TYPE = 1;
+export const VOTE_TYPE = 2;
+/** A window's batch is bounded so one handover stays a bounded amount of work and memory. */
+export const HANDOVER_PAYMENTS_MAX = 200_000;
+const HEADER_BYTES = PEER_MAGIC.length + 1 + KEY_BYTES + 8 + 8; // 61
+export const VOTE_BYTES = HEADER_BYTES + 32 + 1 + SIGNATURE_BYTES; // 158
+const HANDOVER_FIXED_BYTES = HEADER_BYTES + 8 + 32 + 32 + 4 + SIGNATURE_BYTES;
+export const HANDOVER_BYTES_MAX = HANDOVER_FIXED_BYTES + HANDOVER_PAYMENTS_MAX * PAYMENT_SIZE_BYTES;
+
+export interface Handover {
+  readonly type: "handover";
+  readonly sender: Uint8Array;
+  readonly window: number;
+  readonly sentAtMs: number;
+  readonly baseWindow: number;
+  readonly baseHash: Uint8Array;
+  readonly hash: Uint8Array;
+  readonly payments: readonly Uint8Array[];
+  readonly bytes: Uint8Array;
+}
+
+export interface Vote {
+  readonly type: "vote";
+  readonly sender: Uint8Array;
+  readonly window: number;
+  readonly sentAtMs: number;
+  readonly hash: Uint8Array;
+  readonly applied: boolean;
+  readonly bytes: Uint8Array;
+}
+
+export type PeerMessage = Handover | Vote;
+
+function writeHeader(view: DataView, out: Uint8Array, type: number, sender: Uint8Array, window: number, sentAtMs: number): number {
+  out.set(PEER_MAGIC, 0);
+  let o = PEER_MAGIC.length;
+  out[o++] = type;
+  out.set(sender, o);
+  o += KEY_BYTES;
+  view.setBigInt64(o, BigInt(window), false);
+  o += 8;
+  view.setBigUint64(o, BigInt(sentAtMs), false);
+  return o + 8;
+}
+
+function signInto(out: Uint8Array, seed: Uint8Array): Uint8Array {
+  const bodyEnd = out.length - SIGNATURE_BYTES;
+  out.set(sign(out.subarray(0, bodyEnd), seed), bodyEnd);
+  return out;
+}
+
+export function encodeHandover(m: Omit<Handover, "type" | "bytes">, seed: Uint8Array): Uint8Array {
+  const out = new Uint8Array(HANDOVER_FIXED_BYTES + m.payments.length * PAYMENT_SIZE_BYTES);
+  const view = new DataView(out.buffer);
+  let o = writeHeader(view, out, HANDOVER_TYPE, m.sender, m.window, m.sentAtMs);
+  view.setBigInt64(o, BigInt(m.baseWindow), false);
+  o += 8;
+  out.set(m.baseHash, o);
+  o += 32;
+  out.set(m.hash, o);
+  o += 32;
+  view.setUint32(o, m.payments.length, false);
+  o += 4;
+  for (const p of m.payments) {
+    if (p.length !== PAYMENT_SIZE_BYTES) throw new RangeError("a payment is 140 bytes");
+    out.set(p, o);
+    o += PAYMENT_SIZE_BYTES;
+  }
+  return signInto(out, seed);
+}
+
+export function encodeVote(m: Omit<Vote, "type" | "bytes">, seed: Uint8Array): Uint8Array {
+  const out = new Uint8Array(VOTE_BYTES);
+  const view = new DataView(out.buffer);
+  let o = writeHeader(view, out, VOTE_TYPE, m.sender, m.window, m.sentAtMs);
+  out.set(m.hash, o);
+  o += 32;
+  out[o] = m.applied ? 1 : 0;
+  return signInto(out, seed);
+}
+
+export type DecodeResult = { ok: true; message: PeerMessage } | { ok: false; reason: string };
+
+const safeNumber = (n: bigint): number | null => (n > BigInt(Number.MAX_SAFE_INTEGER) || n < BigInt(-Number.MAX_SAFE_INTEGER) ? null : Number(n));
+
+/** Parses and checks the signature against the sender key in the message. Membership and role are the coordinator's. */
+export function decodePeerMessage(bytes: Uint8Array, verify: Verify): DecodeResult {
+  if (bytes.length < HEADER_BYTES + SIGNATURE_BYTES) return { ok: false, reason: "too short" };
+  for (let i = 0; i < PEER_MAGIC.length; i++) if (bytes[i] !== PEER_MAGIC[i]) return { ok: false, reason: "not a scryp peer message" };
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let o = PEER_MAGIC.length;
+  const type = bytes[o++]!;
+  const sender = bytes.slice(o, o + KEY_BYTES);
+  o += KEY_BYTES;
+  const window = safeNumber(view.getBigInt64(o, false));
+  o += 8;
+  const sentAtMs = safeNumber(view.getBigUint64(o, false));
+  o += 8;
+  if (window === null || sentAtMs === null) return { ok: false, reason: "window or time out of range" };
+  const bodyEnd = bytes.length - SIGNATURE_BYTES;
+  if (!verify(bytes.subarray(bodyEnd), bytes.subarray(0, bodyEnd), sender)) return { ok: false, reason: "bad signature" };
+  if (type === VOTE_TYPE) {
+    if (bytes.length !== VOTE_BYTES) return { ok: false, reason: "a vote is 158 bytes" };
+    const applied = bytes[o + 32];
+    if (applied !== 0 && applied !== 1) return { ok: false, reason: "bad applied flag" };
+    return { ok: true, message: { type: "vote", sender, window, sentAtMs, hash: bytes.slice(o, o + 32), applied: applied === 1, bytes } };
+  }
+  if (type === HANDOVER_TYPE) {
+    if (bytes.length < HANDOVER_FIXED_BYTES) return { ok: false, reason: "handover too short" };
+    const baseWindow = safeNumber(view.getBigInt64(o, false));
+    o += 8;
+    const baseHash = bytes.slice(o, o + 32);
+    o += 32;
+    const hash = bytes.slice(o, o + 32);
+    o += 32;
+    const count = view.getUint32(o, false);
+    o += 4;
+    if (baseWindow === null) return { ok: false, reason: "base window out of range" };
+    if (count > HANDOVER_PAYMENTS_MAX) return { ok: false, reason: `more than ${HANDOVER_PAYMENTS_MAX} payments` };
+    if (bytes.length !== HANDOVER_FIXED_BYTES + count * PAYMENT_SIZE_BYTES) return { ok: false, reason: "length does not match the payment count" };
+    const payments: Uint8Array[] = new Array(count);
+    for (let i = 0; i < count; i++) payments[i] = bytes.subarray(o + i * PAYMENT_SIZE_BYTES, o + (i + 1) * PAYMENT_SIZE_BYTES);
+    return { ok: true, message: { type: "handover", sender, window, sentAtMs, baseWindow, baseHash, hash, payments, bytes } };
+  }
+  return { ok: false, reason: `unknown message type ${type}` };
+}
+
+/** A consensus certificate: the signed votes of a strict majority for one window and hash, concatenated. */
+export function encodeCertificate(votes: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(votes.length * VOTE_BYTES);
+  votes.forEach((v, i) => out.set(v, i * VOTE_BYTES));
+  return out;
+}
+
+export function splitCertificate(bytes: Uint8Array): Uint8Array[] | null {
+  if (bytes.length % VOTE_BYTES !== 0) return null;
+  const votes: Uint8Array[] = [];
+  for (let o = 0; o < bytes.length; o += VOTE_BYTES) votes.push(bytes.subarray(o, o + VOTE_BYTES));
+  return votes;
+}

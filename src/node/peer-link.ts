@@ -1,0 +1,98 @@
+// Carries out the coordinator's effects over HTTP: broadcasts to peers, certificate pulls and
+// resyncs. Every request is bounded by a timeout; failures are logged and counted, never thrown.
+import type { Coordinator, Effect } from "../core/consensus/coordinator.ts";
+import type { Network } from "../core/network.ts";
+import type { Clock } from "../core/clock.ts";
+import type { Logger } from "../core/logger.ts";
+import { decodePaymentRows } from "./peer-api.ts";
+
+/** A peer that does not answer within this is treated as down for this message. */
+const PEER_TIMEOUT_MS = 5_000;
+/** A resync may move a whole ledger's history. */
+const RESYNC_TIMEOUT_MS = 120_000;
+
+export class PeerLink {
+  peerErrors = 0;
+  private readonly lastErrorLogMs = new Map<number, number>();
+
+  constructor(
+    private readonly network: Network,
+    private readonly selfIndex: number,
+    private readonly coordinator: Coordinator,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+  ) {}
+
+  private base(i: number): string {
+    const s = this.network.servers[i]!;
+    return `http://${s.host.includes(":") ? `[${s.host}]` : s.host}:${s.port}`;
+  }
+
+  private others(): number[] {
+    return this.network.servers.map((_, i) => i).filter((i) => i !== this.selfIndex);
+  }
+
+  private failed(i: number, what: string, e: unknown): void {
+    this.peerErrors++;
+    const now = this.clock.now();
+    // One line per peer per 10 s: a peer that is down should not flood the log.
+    if (now - (this.lastErrorLogMs.get(i) ?? -Infinity) < 10_000) return;
+    this.lastErrorLogMs.set(i, now);
+    this.log.warn("peers", `${what} to ${this.network.servers[i]!.address} failed: ${(e as Error).message ?? String(e)}`);
+  }
+
+  run = (effects: readonly Effect[]): void => {
+    for (const effect of effects) {
+      if (effect.kind === "broadcast") this.broadcast(effect.message, effect.what);
+      else if (effect.kind === "pull-certificates") this.pullCertificates();
+      else void this.resync(effect);
+    }
+  };
+
+  private broadcast(message: Uint8Array, what: string): void {
+    for (const i of this.others()) {
+      fetch(`${this.base(i)}/peer/message`, {
+        method: "POST",
+        headers: { "content-type": "application/octet-stream" },
+        body: message,
+        signal: AbortSignal.timeout(PEER_TIMEOUT_MS),
+      })
+        .then(async (r) => {
+          if (!r.ok) this.failed(i, what, new Error(`HTTP ${r.status} ${await r.text()}`));
+        })
+        .catch((e) => this.failed(i, what, e));
+    }
+  }
+
+  private pullCertificates(): void {
+    for (const i of this.others()) {
+      fetch(`${this.base(i)}/peer/certificate`, { signal: AbortSignal.timeout(PEER_TIMEOUT_MS) })
+        .then(async (r) => {
+          if (r.status === 404) return;
+          if (!r.ok) throw new Error(`HTTP ${r.status}`);
+          const result = this.coordinator.receiveCertificate(new Uint8Array(await r.arrayBuffer()), this.clock.now());
+          this.run(result.effects);
+        })
+        .catch((e) => this.failed(i, "certificate request", e));
+    }
+  }
+
+  private async resync(effect: Extract<Effect, { kind: "resync" }>): Promise<void> {
+    for (const i of effect.sources) {
+      try {
+        this.log.info("peers", `fetching windows ${effect.afterWindow + 1}..${effect.window} from ${this.network.servers[i]!.address}`);
+        const r = await fetch(`${this.base(i)}/peer/payments?after=${effect.afterWindow}&upto=${effect.window}`, {
+          signal: AbortSignal.timeout(RESYNC_TIMEOUT_MS),
+        });
+        if (!r.ok) throw new Error(`HTTP ${r.status}`);
+        const rows = decodePaymentRows(new Uint8Array(await r.arrayBuffer()));
+        if (rows === null) throw new Error("malformed payment rows");
+        if (this.coordinator.completeResync(effect.window, effect.hash, rows, this.clock.now())) return;
+        throw new Error("the fetched payments do not give the agreed hash");
+      } catch (e) {
+        this.failed(i, "resync", e);
+      }
+    }
+    this.coordinator.resyncFailed(this.clock.now(), "no source gave the agreed ledger");
+  }
+}
