@@ -43,6 +43,9 @@ export type LedgerDecision =
  * after it spent the balance it needed.
  */
 export function decideAgainstLedger(payment: Payment, facts: LedgerFacts): LedgerDecision {
+  // Checked here too, not only in checkStateless: a self-payment reaching the ledger would be
+  // applied as a credit without its debit (both sides are the same account) and mint money.
+  if (equalBytes(payment.payer, payment.payee)) return { kind: "reject", code: "SELF_PAYMENT" };
   if (facts.sameSignedPart !== undefined) {
     return equalBytes(facts.sameSignedPart, payment.bytes) ? { kind: "already-accepted" } : { kind: "reject", code: "DUPLICATE" };
   }

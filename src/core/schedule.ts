@@ -56,11 +56,14 @@ export function rolesAt(nowMs: number, p: ScheduleParams): Roles {
 
 /** When the next accepting period starts at or after nowMs, and whose it is. */
 export function nextAccepting(nowMs: number, p: ScheduleParams): { server: number; window: number; fromMs: number; untilMs: number } {
+  if (p.serverCount === 1) {
+    const window = acceptingWindowAt(nowMs, p);
+    return { server: 0, window, fromMs: nowMs, untilMs: blackoutStartMs(window, p) };
+  }
   const roles = rolesAt(nowMs, p);
   const window = roles.alpha !== null ? roles.window : roles.window + 1;
   const fromMs = roles.alpha !== null ? nowMs : windowStartMs(window, p);
-  const untilMs = blackoutStartMs(p.serverCount === 1 ? acceptingWindowAt(nowMs, p) : window, p);
-  return { server: alphaOf(window, p), window, fromMs, untilMs };
+  return { server: alphaOf(window, p), window, fromMs, untilMs: blackoutStartMs(window, p) };
 }
 
 /** The accepting period of window w: [from, until). */

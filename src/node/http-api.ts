@@ -117,13 +117,15 @@ export function createHttpApi(deps: HttpDeps): Hono {
     const query = v.safeParse(PageQuerySchema, c.req.query());
     if (!query.success) return sendError(c, "BAD_REQUEST", query.issues[0].message);
     const { limit, before } = query.output;
-    const page = deps.ledger.transactions(id, limit, before);
+    // One more than asked tells whether an older page exists.
+    const rows = deps.ledger.transactions(id, limit + 1, before);
+    const page = rows.slice(0, limit);
     const last = page.at(-1);
     return c.json({
       id: toHex(id),
       transactions: page.map(storedToJson),
       // Pass as ?before= for the next (older) page; null when this page is the last.
-      next: page.length === limit && last ? last.seq : null,
+      next: rows.length > limit && last ? last.seq : null,
     });
   });
 

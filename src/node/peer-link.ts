@@ -87,7 +87,7 @@ export class PeerLink {
         if (!r.ok) throw new Error(`HTTP ${r.status}`);
         const rows = decodePaymentRows(new Uint8Array(await r.arrayBuffer()));
         if (rows === null) throw new Error("malformed payment rows");
-        if (this.coordinator.completeResync(effect.window, effect.hash, rows, this.clock.now())) return;
+        if (this.coordinator.completeResync(effect.afterWindow, effect.window, effect.hash, rows, this.clock.now())) return;
         throw new Error("the fetched payments do not give the agreed hash");
       } catch (e) {
         this.failed(i, "resync", e);

@@ -81,8 +81,9 @@ export interface CoordinatorOptions {
 
 /** How long to wait for a handover to catch up with a consensus learned before it (reordering). */
 const CONSENSUS_GRACE_MS_MIN = 200;
-/** How often a server that is behind asks its peers for their latest certificate. */
-const PULL_INTERVAL_MS_MIN = 1_000;
+/** How often a server that is behind asks its peers for their latest certificate: interval/8, within these. */
+const PULL_INTERVAL_MS_MIN = 100;
+const PULL_INTERVAL_MS_MAX = 5_000;
 /** How many windows of votes and replay records to remember. */
 const WINDOWS_REMEMBERED = 8;
 /** Recent consensus events kept for the status page. */
@@ -116,6 +117,7 @@ export class Coordinator {
   private deferredHandover: Handover | null = null;
   private syncing: { window: number; startedMs: number } | null = null;
   private lastPullMs = -Infinity;
+  private deepResync = false;
   private readonly peerLastVote = new Map<number, { window: number; hash: string; applied: boolean }>();
   readonly events: ConsensusEvent[] = [];
   readonly counters = { agreed: 0, rollbacks: 0, resyncs: 0, peerRejected: 0 };
@@ -177,10 +179,14 @@ export class Coordinator {
       this.handOver(k, nowMs, effects);
     }
     // No handover by the start of the next window: the beta failed; vote the unchanged state.
+    // Only a server at the latest checkpoint votes so: a stale "unchanged" vote could otherwise
+    // join other stale votes into a majority for an old state. One that is behind asks instead.
     if (k !== null && roles.beta !== this.self && nowMs >= windowStartMs(k + 1, this.schedule) && !this.voted.has(k)) {
-      if (this.pendingWindow() === null && this.agreedCheckpoint.window < k && this.syncing === null) {
+      if (this.pendingWindow() === null && this.agreedCheckpoint.window === k - 1 && this.syncing === null) {
         this.o.log.warn("coordinator", `no handover for window ${k} from its beta; voting the unchanged state`, { window: k });
         this.castVote(k, false, nowMs, effects);
+      } else if (this.agreedCheckpoint.window < k - 1) {
+        this.pull(nowMs, effects);
       }
     }
     // A consensus this server is not at, once the handover had its chance: resync.
@@ -188,6 +194,12 @@ export class Coordinator {
       if (window <= this.agreedCheckpoint.window || this.syncing !== null) continue;
       const graceMs = Math.max(CONSENSUS_GRACE_MS_MIN, this.o.network.skewMs);
       if (nowMs - c.learnedAtMs >= graceMs || this.voted.has(window)) this.settle(window, nowMs, effects, true);
+    }
+    // Voted but no consensus seen yet: the votes may have been lost on the way here while a
+    // majority exists elsewhere. Ask for certificates well before the rollback deadline.
+    const pending = this.pendingWindow();
+    if (pending !== null && this.voted.has(pending) && !this.certified.has(pending) && this.syncing === null) {
+      if (nowMs >= blackoutStartMs(pending, this.schedule) + this.pullIntervalMs()) this.pull(nowMs, effects);
     }
     // Far behind (restarted, or missed certificates): ask the peers now and then.
     if (this.n > 1 && this.syncing === null && this.agreedCheckpoint.window < roles.window - 2) this.pull(nowMs, effects);
@@ -379,7 +391,11 @@ export class Coordinator {
     this.event(window, "disagree", nowMs, `this server's state differs from the majority's; resyncing from ${sources.length} server(s)`);
     this.o.log.warn("coordinator", `window ${window}: the majority agreed on ${toHex(c.hash).slice(0, 16)}…, this server differs: resyncing`);
     this.syncing = { window, startedMs: nowMs };
-    effects.push({ kind: "resync", afterWindow: this.agreedCheckpoint.window, window, hash: c.hash, sources });
+    // If replaying the missed windows on this server's checkpoint did not give the agreed hash,
+    // that checkpoint is not on the majority's history (its certificate was known only here):
+    // replay the whole history instead. Rare, and always converges.
+    const afterWindow = this.deepResync ? -1 : this.agreedCheckpoint.window;
+    effects.push({ kind: "resync", afterWindow, window, hash: c.hash, sources });
   }
 
   private retryDeferred(nowMs: number, effects: Effect[]): void {
@@ -397,9 +413,12 @@ export class Coordinator {
     this.applyHandover(m, nowMs, effects);
   }
 
+  private pullIntervalMs(): number {
+    return Math.min(PULL_INTERVAL_MS_MAX, Math.max(PULL_INTERVAL_MS_MIN, this.o.network.intervalMs / 8));
+  }
+
   private pull(nowMs: number, effects: Effect[], now = false): void {
-    const intervalMs = Math.max(PULL_INTERVAL_MS_MIN, this.o.network.intervalMs / 4);
-    if (!now && nowMs - this.lastPullMs < intervalMs) return;
+    if (!now && nowMs - this.lastPullMs < this.pullIntervalMs()) return;
     if (effects.some((e) => e.kind === "pull-certificates")) return;
     this.lastPullMs = nowMs;
     effects.push({ kind: "pull-certificates" });
@@ -443,31 +462,43 @@ export class Coordinator {
    * acceptance order. Applied on top of the last checkpoint and accepted only if the state hash
    * then equals the agreed one. Returns false (state unchanged) otherwise.
    */
-  completeResync(window: number, hash: Uint8Array, payments: readonly { window: number; bytes: Uint8Array }[], nowMs: number): boolean {
+  completeResync(
+    afterWindow: number,
+    window: number,
+    hash: Uint8Array,
+    payments: readonly { window: number; bytes: Uint8Array }[],
+    nowMs: number,
+  ): boolean {
     const c = this.certified.get(window);
-    if (!c || !equalBytes(c.hash, hash)) {
+    if (!c || !equalBytes(c.hash, hash) || afterWindow > this.agreedCheckpoint.window) {
       this.syncing = null;
       return false;
     }
-    const base = this.agreedCheckpoint.window;
+    const base = afterWindow;
     this.o.ledger.rollbackAfter(base);
     let start = 0;
+    let skipped = 0;
     while (start < payments.length) {
       const w = payments[start]!.window;
       let end = start + 1;
       while (end < payments.length && payments[end]!.window === w) end++;
-      if (w > base && w <= window) this.applyBatch(w, payments.slice(start, end).map((p) => p.bytes), nowMs);
+      if (w > base && w <= window) skipped += this.applyBatch(w, payments.slice(start, end).map((p) => p.bytes), nowMs).skipped;
+      else skipped += end - start;
       start = end;
     }
     if (!equalBytes(this.o.ledger.stateHashBytes(), hash)) {
+      // Back to this server's own checkpoint: the payments it had after `base` up to it are
+      // restored by the deep resync that follows, or by the next attempt.
       this.o.ledger.rollbackAfter(base);
+      this.deepResync = true;
       this.syncing = null;
-      this.o.log.warn("coordinator", `resync to window ${window} failed: the payments fetched do not give the agreed hash`);
+      this.o.log.warn("coordinator", `resync to window ${window} failed: the ${payments.length} payment(s) fetched (${skipped} rejected here) do not give the agreed hash`);
       return false;
     }
     this.o.ledger.recordAgreed(window, hash, c.certificate, nowMs);
     this.agreedCheckpoint = this.o.ledger.agreed();
     this.syncing = null;
+    this.deepResync = false;
     this.voted.add(window);
     this.counters.resyncs++;
     this.event(window, "resync", nowMs, `installed the agreed ledger of window ${window} (${payments.length} payment(s) fetched)`);

@@ -1,0 +1,279 @@
+// The network file: strict validation that names the field at fault.
+import { describe, expect, test } from "bun:test";
+import {
+  NetworkFileError,
+  parseNetwork,
+  parseNetworkText,
+  serverIndex,
+  singleServerNetwork,
+  splitAddress,
+} from "../../src/core/network.ts";
+import { BLACKOUT_MS_DEFAULT, INTERVAL_MS_DEFAULT, SKEW_MS_DEFAULT, SUPPLY } from "../../src/core/limits.ts";
+import { hex } from "./fixtures.ts";
+
+const K1 = "1".repeat(64);
+const K2 = "2".repeat(64);
+const K3 = "abcdef0123456789".repeat(4);
+
+type Loose = Record<string, any>;
+
+function valid(): Loose {
+  return {
+    servers: [
+      { key: K1, address: "alpha.example.org:4000" },
+      { key: K2, address: "10.0.0.2:65535" },
+      { key: K3, address: "[::1]:1" },
+    ],
+    interval: 120_000,
+    blackout: 15_000,
+    skew: 5_000,
+    genesis: { [K1]: 1000, [K3]: 5 },
+  };
+}
+
+/** The NetworkFileError thrown for `json`; fails the test if none is thrown. */
+function errorOf(json: unknown): NetworkFileError {
+  try {
+    parseNetwork(json);
+  } catch (e) {
+    expect(e).toBeInstanceOf(NetworkFileError);
+    return e as NetworkFileError;
+  }
+  throw new Error("parseNetwork accepted an invalid network file");
+}
+
+function expectField(mutate: (n: Loose) => void, field: string): NetworkFileError {
+  const n = valid();
+  mutate(n);
+  const e = errorOf(n);
+  expect(e.field).toBe(field);
+  expect(e.message).toStartWith(`network file: ${field}: `);
+  expect(e.name).toBe("NetworkFileError");
+  return e;
+}
+
+describe("a valid file", () => {
+  test("parses, with keys decoded and addresses split", () => {
+    const n = parseNetwork(valid());
+    expect(n.intervalMs).toBe(120_000);
+    expect(n.blackoutMs).toBe(15_000);
+    expect(n.skewMs).toBe(5_000);
+    expect(n.servers.length).toBe(3);
+    expect(n.servers.map((s) => s.keyHex)).toEqual([K1, K2, K3]);
+    expect(hex(n.servers[2]!.key)).toBe(K3);
+    expect(n.servers[2]!.key.length).toBe(32);
+    expect(n.servers.map((s) => [s.host, s.port, s.address])).toEqual([
+      ["alpha.example.org", 4000, "alpha.example.org:4000"],
+      ["10.0.0.2", 65535, "10.0.0.2:65535"],
+      ["::1", 1, "[::1]:1"],
+    ]);
+    expect([...n.genesis.entries()]).toEqual([
+      [K1, 1000],
+      [K3, 5],
+    ]);
+  });
+
+  test("parseNetworkText parses the same document from text", () => {
+    const n = parseNetworkText(JSON.stringify(valid(), null, 2));
+    expect(n.servers.map((s) => s.keyHex)).toEqual([K1, K2, K3]);
+    expect(n.genesis.get(K1)).toBe(1000);
+  });
+
+  test("defaults: interval 120000, blackout 15000, skew 5000", () => {
+    const n = valid();
+    delete n.interval;
+    delete n.blackout;
+    delete n.skew;
+    const parsed = parseNetwork(n);
+    expect([parsed.intervalMs, parsed.blackoutMs, parsed.skewMs]).toEqual([120_000, 15_000, 5_000]);
+    expect([INTERVAL_MS_DEFAULT, BLACKOUT_MS_DEFAULT, SKEW_MS_DEFAULT]).toEqual([120_000, 15_000, 5_000]);
+    expect(parsed.file.interval).toBe(120_000);
+  });
+
+  test("an empty genesis is allowed; the whole supply in one account is allowed", () => {
+    expect(parseNetwork({ ...valid(), genesis: {} }).genesis.size).toBe(0);
+    expect(parseNetwork({ ...valid(), genesis: { [K2]: SUPPLY } }).genesis.get(K2)).toBe(0xffff_ffff);
+  });
+
+  test("genesis summing to exactly 2^32 − 1 over two accounts is allowed", () => {
+    expect(parseNetwork({ ...valid(), genesis: { [K1]: 2 ** 31, [K2]: 2 ** 31 - 1 } }).genesis.size).toBe(2);
+  });
+
+  test("boundaries that pass: blackout = 2·skew + 1, blackout = interval − 1, skew 0 with blackout 1", () => {
+    expect(parseNetwork({ ...valid(), blackout: 10_001, skew: 5_000 }).blackoutMs).toBe(10_001);
+    expect(parseNetwork({ ...valid(), interval: 15_001, blackout: 15_000 }).intervalMs).toBe(15_001);
+    expect(parseNetwork({ ...valid(), skew: 0, blackout: 1 }).skewMs).toBe(0);
+  });
+
+  test("ports 1 and 65535 pass", () => {
+    const n = valid();
+    n.servers[0].address = "h:1";
+    n.servers[1].address = "h2:65535";
+    expect(parseNetwork(n).servers.map((s) => s.port).slice(0, 2)).toEqual([1, 65535]);
+  });
+
+  test("singleServerNetwork produces a file that parses, holding the whole supply", () => {
+    const n = parseNetwork(singleServerNetwork(K2, "127.0.0.1:7000"));
+    expect(n.servers.map((s) => [s.keyHex, s.host, s.port])).toEqual([[K2, "127.0.0.1", 7000]]);
+    expect(n.genesis.get(K2)).toBe(SUPPLY);
+    expect([n.intervalMs, n.blackoutMs, n.skewMs]).toEqual([120_000, 15_000, 5_000]);
+  });
+
+  test("serverIndex finds a server by key hex, −1 otherwise", () => {
+    const n = parseNetwork(valid());
+    expect(serverIndex(n, K1)).toBe(0);
+    expect(serverIndex(n, K3)).toBe(2);
+    expect(serverIndex(n, "f".repeat(64))).toBe(-1);
+  });
+
+  test("splitAddress handles names, IPv4 and bracketed IPv6", () => {
+    expect(splitAddress("example.org:80")).toEqual({ host: "example.org", port: 80 });
+    expect(splitAddress("192.168.1.1:443")).toEqual({ host: "192.168.1.1", port: 443 });
+    expect(splitAddress("[fe80::1:2]:9000")).toEqual({ host: "fe80::1:2", port: 9000 });
+  });
+});
+
+describe("each violation names its field", () => {
+  test("server key in uppercase → servers[0].key", () => {
+    expectField((n) => (n.servers[0].key = K3.toUpperCase()), "servers[0].key");
+  });
+  test("server key too short → servers[1].key", () => {
+    expectField((n) => (n.servers[1].key = "a".repeat(63)), "servers[1].key");
+  });
+  test("server key too long, or not hex → servers[0].key", () => {
+    expectField((n) => (n.servers[0].key = "a".repeat(65)), "servers[0].key");
+    expectField((n) => (n.servers[0].key = "g".repeat(64)), "servers[0].key");
+  });
+  test("address without a port → servers[1].address", () => {
+    expectField((n) => (n.servers[1].address = "example.org"), "servers[1].address");
+  });
+  test("port 0 → servers[1].address", () => {
+    expectField((n) => (n.servers[1].address = "example.org:0"), "servers[1].address");
+  });
+  test("port 70000 → servers[2].address", () => {
+    expectField((n) => (n.servers[2].address = "example.org:70000"), "servers[2].address");
+  });
+  test("port 65536 → servers[0].address", () => {
+    expectField((n) => (n.servers[0].address = "example.org:65536"), "servers[0].address");
+  });
+  test("unbracketed IPv6, empty host, spaces → servers[0].address", () => {
+    for (const a of ["::1:4000", ":4000", "exa mple:4000", "host:", "host:12a"]) {
+      expectField((n) => (n.servers[0].address = a), "servers[0].address");
+    }
+  });
+  test("duplicate server key → servers", () => {
+    const e = expectField((n) => (n.servers[1].key = K1), "servers");
+    expect(e.message).toContain("twice");
+  });
+  test("no servers → servers", () => {
+    expectField((n) => (n.servers = []), "servers");
+  });
+  test("more than 64 servers → servers", () => {
+    expectField((n) => {
+      n.servers = Array.from({ length: 65 }, (_, i) => ({ key: i.toString(16).padStart(64, "0"), address: `h:${1000 + i}` }));
+    }, "servers");
+  });
+  test("servers missing → servers", () => {
+    expectField((n) => delete n.servers, "servers");
+  });
+  test("unknown field inside a server → servers[0].weight", () => {
+    expectField((n) => (n.servers[0].weight = 1), "servers[0].weight");
+  });
+  test("unknown top-level field is named", () => {
+    expectField((n) => (n.coordinator = "x"), "coordinator");
+  });
+  test("genesis balance negative → genesis.<key>", () => {
+    expectField((n) => (n.genesis[K2] = -1), `genesis.${K2}`);
+  });
+  test("genesis balance not a whole number → genesis.<key>", () => {
+    expectField((n) => (n.genesis[K2] = 1.5), `genesis.${K2}`);
+  });
+  test("genesis balance 2^32 → genesis.<key>", () => {
+    expectField((n) => (n.genesis[K2] = 2 ** 32), `genesis.${K2}`);
+  });
+  test("genesis balance as a string → genesis.<key>", () => {
+    expectField((n) => (n.genesis[K2] = "5"), `genesis.${K2}`);
+  });
+  test("genesis key not 64 lowercase hex → genesis.<key>", () => {
+    expectField((n) => (n.genesis[K3.toUpperCase()] = 1), `genesis.${K3.toUpperCase()}`);
+  });
+  test("genesis summing to 2^32 → genesis", () => {
+    const e = expectField((n) => (n.genesis = { [K1]: 2 ** 32 - 1, [K2]: 1 }), "genesis");
+    expect(e.message).toContain("sum");
+  });
+  test("genesis missing → genesis", () => {
+    expectField((n) => delete n.genesis, "genesis");
+  });
+  test("blackout = 2 × skew → blackout", () => {
+    const e = expectField((n) => {
+      n.blackout = 10_000;
+      n.skew = 5_000;
+    }, "blackout");
+    expect(e.message).toContain("skew");
+  });
+  test("blackout < 2 × skew (skew raised, blackout default) → blackout", () => {
+    expectField((n) => {
+      delete n.blackout;
+      n.skew = 7_500;
+    }, "blackout");
+  });
+  test("blackout = interval → blackout", () => {
+    const e = expectField((n) => {
+      n.interval = 15_000;
+      n.blackout = 15_000;
+    }, "blackout");
+    expect(e.message).toContain("interval");
+  });
+  test("blackout > interval → blackout", () => {
+    expectField((n) => {
+      n.interval = 12_000;
+    }, "blackout");
+  });
+  test("interval 0, negative, fractional → interval", () => {
+    for (const v of [0, -1, 1.5, "120000"]) expectField((n) => (n.interval = v), "interval");
+  });
+  test("skew negative or fractional → skew", () => {
+    for (const v of [-1, 0.5]) expectField((n) => (n.skew = v), "skew");
+  });
+  test("blackout negative → blackout", () => {
+    expectField((n) => (n.blackout = -1), "blackout");
+  });
+  test("not an object → (top level)", () => {
+    for (const v of [null, 42, "text", true]) expect(errorOf(v).field).toBe("(top level)");
+  });
+});
+
+describe("parseNetworkText", () => {
+  test("non-JSON text → field (file)", () => {
+    for (const text of ["", "{", "servers: []", "{'servers': []}", "[1,2,"]) {
+      let caught: unknown;
+      try {
+        parseNetworkText(text);
+      } catch (e) {
+        caught = e;
+      }
+      expect(caught).toBeInstanceOf(NetworkFileError);
+      expect((caught as NetworkFileError).field).toBe("(file)");
+      expect((caught as NetworkFileError).message).toContain("not valid JSON");
+    }
+  });
+  test("valid JSON but an invalid network → the schema's field", () => {
+    const n = valid();
+    n.servers[0].address = "nohost";
+    expect(() => parseNetworkText(JSON.stringify(n))).toThrow(NetworkFileError);
+    try {
+      parseNetworkText(JSON.stringify(n));
+    } catch (e) {
+      expect((e as NetworkFileError).field).toBe("servers[0].address");
+    }
+  });
+  test("a duplicate JSON key is not a second server: the last value wins, and it must still be valid", () => {
+    const text = `{"servers":[{"key":"${K1}","address":"h:1"}],"genesis":{"${K1}":5,"${K1}":-5}}`;
+    try {
+      parseNetworkText(text);
+      throw new Error("accepted");
+    } catch (e) {
+      expect((e as NetworkFileError).field).toBe(`genesis.${K1}`);
+    }
+  });
+});

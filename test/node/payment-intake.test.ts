@@ -1,0 +1,377 @@
+// PaymentIntake with a ManualClock and a real ledger on a SQLite file: answers come only after the
+// commit, every rejection carries its code and the payment id, the gate, the queue bound, stop(),
+// a failing commit, and retransmissions.
+import { afterEach, describe, expect, test } from "bun:test";
+import { PaymentIntake, type AcceptGate, type Outcome } from "../../src/node/payment-intake.ts";
+import { ManualClock } from "../../src/core/clock.ts";
+import { verifySignature } from "../../src/core/verify.ts";
+import type { Verify } from "../../src/core/acceptance.ts";
+import { encodeUnsigned, paymentId, type Payment } from "../../src/core/payment.ts";
+import { toHex } from "../../src/core/bytes.ts";
+import { PENDING_PAYMENTS_MAX, SKEW_MS_DEFAULT } from "../../src/core/limits.ts";
+import type { KeyPair } from "../../src/core/keys.ts";
+import {
+  T0,
+  addFailTrigger,
+  diskSnapshot,
+  dropFailTrigger,
+  genesisOf,
+  keyPairs,
+  openTempLedger,
+  resignWithNonce,
+  signedPayment,
+  windowOf,
+  type TempLedger,
+} from "../ledger/fixtures.ts";
+
+const [alice, bob, carol, dave] = keyPairs(4) as [KeyPair, KeyPair, KeyPair, KeyPair];
+const everyone = [alice, bob, carol, dave].map((k) => k.publicKey);
+
+interface Rig {
+  t: TempLedger;
+  clock: ManualClock;
+  intake: PaymentIntake;
+  refusal: ReturnType<AcceptGate>;
+  committed: { applied: readonly Payment[]; window: number }[];
+  errors: unknown[];
+}
+
+let rigs: Rig[] = [];
+afterEach(() => {
+  for (const r of rigs) r.t.cleanup();
+  rigs = [];
+});
+
+function rig(opts: { genesis?: Map<string, number>; verify?: Verify; nowMs?: number } = {}): Rig {
+  const t = openTempLedger(opts.genesis ?? genesisOf([[alice, 1_000], [bob, 100]]));
+  const clock = new ManualClock(opts.nowMs ?? T0);
+  const r: Rig = { t, clock, intake: undefined as unknown as PaymentIntake, refusal: null, committed: [], errors: [] };
+  r.intake = new PaymentIntake({
+    ledger: t.ledger,
+    clock,
+    skewMs: SKEW_MS_DEFAULT,
+    verify: opts.verify ?? verifySignature,
+    gate: () => r.refusal,
+    windowAt: windowOf,
+    onCommitted: (applied, window) => r.committed.push({ applied: [...applied], window }),
+    onError: (e) => r.errors.push(e),
+  });
+  rigs.push(r);
+  return r;
+}
+
+/** Submits and records whether `done` ran synchronously. */
+function submit(r: Rig, bytes: Uint8Array) {
+  const answers: Outcome[] = [];
+  r.intake.submit(bytes, (o) => answers.push(o));
+  return { answers, sync: answers.length > 0, get outcome() { return answers[0]; } };
+}
+
+const idHex = (bytes: Uint8Array) => toHex(paymentId(bytes));
+const rejected = (code: string, bytes: Uint8Array | null) => ({ accepted: false, code, id: bytes === null ? null : paymentId(bytes) });
+
+describe("acceptance happens after the commit", () => {
+  test("done is not called synchronously; after the flush it says accepted and the ledger has the payment", async () => {
+    const r = rig();
+    const bytes = signedPayment(alice, bob.publicKey, 250, T0);
+    let seenInLedgerAtAnswer: boolean | undefined;
+    const answered = new Promise<Outcome>((resolve) =>
+      r.intake.submit(bytes, (o) => {
+        seenInLedgerAtAnswer = r.t.ledger.payment(paymentId(bytes)) !== undefined && r.t.ledger.balance(bob.publicKey) === 350;
+        resolve(o);
+      }),
+    );
+    expect(seenInLedgerAtAnswer).toBeUndefined(); // not answered yet
+    expect(r.intake.pendingCount).toBe(1);
+    expect(r.t.ledger.balance(alice.publicKey)).toBe(1_000);
+    expect(r.t.ledger.totals().payments).toBe(0);
+
+    const outcome = await answered; // the scheduled flush commits and answers
+    expect(outcome.accepted).toBe(true);
+    expect(toHex(outcome.id!)).toBe(idHex(bytes));
+    expect(seenInLedgerAtAnswer).toBe(true); // durably applied before the answer
+    expect(r.intake.pendingCount).toBe(0);
+    expect(r.t.ledger.balance(alice.publicKey)).toBe(750);
+    expect(diskSnapshot(r.t.path).payments).toBe(1);
+    expect(r.intake.stats.accepted).toBe(1);
+    expect(r.committed).toHaveLength(1);
+    expect(r.committed[0]!.window).toBe(windowOf(T0));
+    expect(r.committed[0]!.applied.map((p) => toHex(p.bytes))).toEqual([toHex(bytes)]);
+  });
+
+  test("an explicit flush() answers synchronously, and records window and commit time", () => {
+    const r = rig();
+    const a = submit(r, signedPayment(alice, bob.publicKey, 1, T0 - 2_000));
+    const b = submit(r, signedPayment(alice, carol.publicKey, 2, T0 + 3_000));
+    expect(a.sync || b.sync).toBe(false);
+    r.clock.advance(400);
+    r.intake.flush();
+    expect(a.answers).toHaveLength(1);
+    expect(b.answers).toHaveLength(1);
+    expect(a.outcome!.accepted && b.outcome!.accepted).toBe(true);
+    const stored = r.t.ledger.payment(b.outcome!.id!)!;
+    expect(stored.window).toBe(windowOf(T0));
+    expect(stored.acceptedAtMs).toBe(T0 + 400);
+    // One group, one commit.
+    expect(r.intake.stats.groups).toBe(1);
+    expect(r.intake.stats.groupPaymentsMax).toBe(2);
+  });
+
+  test("payments queued across a window switch are recorded under their own windows", () => {
+    const w = windowOf(T0);
+    const nearEnd = (w + 1) * 120_000 - 1_000;
+    const r = rig({ nowMs: nearEnd });
+    const first = signedPayment(alice, bob.publicKey, 10, nearEnd);
+    submit(r, first);
+    r.clock.advance(2_000); // now in window w + 1
+    const second = signedPayment(alice, bob.publicKey, 20, nearEnd + 2_000);
+    submit(r, second);
+    r.intake.flush();
+    expect(r.t.ledger.payment(paymentId(first))!.window).toBe(w);
+    expect(r.t.ledger.payment(paymentId(second))!.window).toBe(w + 1);
+    expect(r.committed.map((c) => c.window)).toEqual([w, w + 1]);
+  });
+});
+
+describe("rejections", () => {
+  test("every stateless rejection is immediate, with its code and the payment id", () => {
+    const r = rig();
+    const good = signedPayment(alice, bob.publicKey, 5, T0);
+    const badSig = new Uint8Array(good);
+    badSig[100] = badSig[100]! ^ 0xff;
+    const tamperedAmount = new Uint8Array(good);
+    tamperedAmount[11] = 6; // amount 5 -> 6 after signing
+    // [code, bytes, whether the answer carries an id (only 140-byte inputs have one)]
+    const cases: [string, Uint8Array, boolean][] = [
+      ["PAYMENT_SIZE", new Uint8Array(139), false],
+      ["PAYMENT_SIZE", new Uint8Array(141), false],
+      ["PAYMENT_SIZE", new Uint8Array(0), false],
+      ["AMOUNT_ZERO", signedPayment(alice, bob.publicKey, 0, T0), true],
+      ["SELF_PAYMENT", signedPayment(alice, alice.publicKey, 5, T0), true],
+      ["TIMESTAMP_SKEW", signedPayment(alice, bob.publicKey, 5, T0 + SKEW_MS_DEFAULT + 1), true],
+      ["TIMESTAMP_SKEW", signedPayment(alice, bob.publicKey, 5, T0 - SKEW_MS_DEFAULT - 1), true],
+      ["SIGNATURE_INVALID", badSig, true],
+      ["SIGNATURE_INVALID", tamperedAmount, true],
+    ];
+    for (const [code, bytes, hasId] of cases) {
+      const s = submit(r, bytes);
+      expect(s.sync).toBe(true);
+      expect(s.outcome).toEqual(rejected(code, hasId ? bytes : null) as Outcome);
+    }
+    expect(r.intake.pendingCount).toBe(0);
+    expect(r.intake.stats.rejected.get("PAYMENT_SIZE")).toBe(3);
+    expect(r.intake.stats.rejected.get("TIMESTAMP_SKEW")).toBe(2);
+    expect(r.intake.stats.rejected.get("SIGNATURE_INVALID")).toBe(2);
+    expect(r.t.ledger.totals().payments).toBe(0);
+  });
+
+  test("the skew bound is inclusive: exactly ±skew is accepted", () => {
+    const r = rig();
+    const early = submit(r, signedPayment(alice, bob.publicKey, 1, T0 - SKEW_MS_DEFAULT));
+    const late = submit(r, signedPayment(alice, bob.publicKey, 1, T0 + SKEW_MS_DEFAULT));
+    r.intake.flush();
+    expect(early.outcome!.accepted).toBe(true);
+    expect(late.outcome!.accepted).toBe(true);
+  });
+
+  test("ledger rejections (UNKNOWN_PAYER, INSUFFICIENT_BALANCE, DUPLICATE) come after the commit with the id", () => {
+    const r = rig();
+    const first = signedPayment(alice, bob.publicKey, 900, T0);
+    const twin = resignWithNonce(first, alice, 4242n);
+    const unknown = signedPayment(carol, bob.publicKey, 1, T0);
+    const tooMuch = signedPayment(alice, dave.publicKey, 101, T0 + 1); // 100 left after `first`
+    const submissions = [first, unknown, tooMuch, twin].map((b) => submit(r, b));
+    expect(submissions.some((s) => s.sync)).toBe(false);
+    r.intake.flush();
+    expect(submissions.map((s) => s.outcome)).toEqual([
+      { accepted: true, id: paymentId(first) },
+      rejected("UNKNOWN_PAYER", unknown),
+      rejected("INSUFFICIENT_BALANCE", tooMuch),
+      rejected("DUPLICATE", twin),
+    ] as Outcome[]);
+    // The twin is DUPLICATE in a later group too.
+    const again = submit(r, twin);
+    r.intake.flush();
+    expect(again.outcome).toEqual(rejected("DUPLICATE", twin) as Outcome);
+    expect(r.intake.stats.rejected.get("DUPLICATE")).toBe(2);
+    expect(r.t.ledger.totals().payments).toBe(1);
+    expect(r.t.ledger.balance(dave.publicKey)).toBeUndefined();
+  });
+
+  test("a closed gate answers NOT_ACCEPTING with the gate's message and queues nothing", () => {
+    const r = rig();
+    r.refusal = { code: "NOT_ACCEPTING", message: "server abc accepts from 08:02:00" };
+    const bytes = signedPayment(alice, bob.publicKey, 5, T0);
+    const s = submit(r, bytes);
+    expect(s.sync).toBe(true);
+    expect(s.outcome).toEqual({ accepted: false, code: "NOT_ACCEPTING", id: paymentId(bytes), message: "server abc accepts from 08:02:00" });
+    expect(r.intake.pendingCount).toBe(0);
+    // Format errors are answered before the gate.
+    expect(submit(r, new Uint8Array(10)).outcome).toEqual(rejected("PAYMENT_SIZE", null) as Outcome);
+    // Gate open again: the same bytes are accepted.
+    r.refusal = null;
+    const later = submit(r, bytes);
+    r.intake.flush();
+    expect(later.outcome).toEqual({ accepted: true, id: paymentId(bytes) });
+  });
+
+  test("the gate is asked with the clock's time", () => {
+    const asked: number[] = [];
+    const r = rig();
+    const intake = new PaymentIntake({
+      ledger: r.t.ledger,
+      clock: r.clock,
+      skewMs: SKEW_MS_DEFAULT,
+      verify: verifySignature,
+      gate: (now) => (asked.push(now), null),
+      windowAt: windowOf,
+    });
+    r.clock.advance(1234);
+    intake.submit(signedPayment(alice, bob.publicKey, 5, T0), () => {});
+    expect(asked).toEqual([T0 + 1234]);
+    intake.flush();
+  });
+});
+
+describe("queue bound", () => {
+  test(`past ${PENDING_PAYMENTS_MAX} pending payments the intake answers OVERLOADED`, () => {
+    // Signature checks are stubbed (verify → true) so 65,536 submissions stay fast; the payer has no
+    // account, so the flush commits nothing but still answers every one.
+    const r = rig({ verify: () => true });
+    const payer = carol.publicKey;
+    const payee = bob.publicKey;
+    let answered = 0;
+    const codes = new Map<string, number>();
+    const done = (o: Outcome) => {
+      answered++;
+      const k = o.accepted ? "accepted" : o.code;
+      codes.set(k, (codes.get(k) ?? 0) + 1);
+    };
+    for (let i = 0; i < PENDING_PAYMENTS_MAX; i++) r.intake.submit(encodeUnsigned(T0, i + 1, payee, payer), done);
+    expect(answered).toBe(0);
+    expect(r.intake.pendingCount).toBe(PENDING_PAYMENTS_MAX);
+
+    const over = encodeUnsigned(T0, PENDING_PAYMENTS_MAX + 1, payee, payer);
+    const s = submit(r, over);
+    expect(s.sync).toBe(true);
+    expect(s.outcome).toEqual(rejected("OVERLOADED", over) as Outcome);
+    expect(r.intake.pendingCount).toBe(PENDING_PAYMENTS_MAX);
+
+    r.intake.flush();
+    expect(answered).toBe(PENDING_PAYMENTS_MAX);
+    expect(codes.get("UNKNOWN_PAYER")).toBe(PENDING_PAYMENTS_MAX);
+    expect(r.intake.pendingCount).toBe(0);
+    // Room again.
+    const after = submit(r, signedPayment(alice, bob.publicKey, 1, T0));
+    expect(after.sync).toBe(false);
+    r.intake.flush();
+    expect(after.outcome!.accepted).toBe(true);
+  }, 30_000);
+});
+
+describe("stop()", () => {
+  test("flushes what is pending, then every submission gets NOT_ACCEPTING", () => {
+    const r = rig();
+    const pending = [1, 2, 3].map((n) => submit(r, signedPayment(alice, bob.publicKey, n, T0 + n)));
+    expect(pending.some((p) => p.answers.length > 0)).toBe(false);
+    r.intake.stop();
+    for (const p of pending) expect(p.outcome!.accepted).toBe(true);
+    expect(r.t.ledger.balance(alice.publicKey)).toBe(994);
+    expect(r.intake.pendingCount).toBe(0);
+
+    const late = signedPayment(alice, bob.publicKey, 4, T0 + 4);
+    const s = submit(r, late);
+    expect(s.sync).toBe(true);
+    expect(s.outcome).toMatchObject({ accepted: false, code: "NOT_ACCEPTING", id: paymentId(late) });
+    expect(typeof (s.outcome as { message?: string }).message).toBe("string");
+    expect(r.t.ledger.totals().payments).toBe(3);
+  });
+});
+
+describe("a failing commit", () => {
+  test("every payment of the group gets INTERNAL and nothing is applied", () => {
+    const r = rig();
+    r.t.ledger.applyGroup([], 0, T0); // no-op, just proves the ledger is live
+    const before = { totals: r.t.ledger.totals(), balances: everyone.map((id) => r.t.ledger.balance(id)) };
+    const disk = diskSnapshot(r.t.path);
+    addFailTrigger(r.t.path, 13);
+
+    const group = [
+      signedPayment(alice, bob.publicKey, 5, T0),
+      signedPayment(alice, carol.publicKey, 13, T0 + 1),
+      signedPayment(bob, dave.publicKey, 7, T0 + 2),
+      signedPayment(dave, bob.publicKey, 1, T0 + 3), // would have been UNKNOWN_PAYER
+    ];
+    const subs = group.map((b) => submit(r, b));
+    r.intake.flush();
+    expect(subs.map((s) => s.outcome)).toEqual(group.map((b) => rejected("INTERNAL", b)) as Outcome[]);
+    expect(r.errors).toHaveLength(1);
+    expect(String(r.errors[0])).toContain("boom");
+    expect(r.intake.stats.rejected.get("INTERNAL")).toBe(4);
+    expect(r.intake.stats.accepted).toBe(0);
+    expect(r.committed).toEqual([]);
+    expect({ totals: r.t.ledger.totals(), balances: everyone.map((id) => r.t.ledger.balance(id)) }).toEqual(before);
+    expect(diskSnapshot(r.t.path)).toEqual(disk);
+
+    // The same payments go through once the fault is gone (nothing half-recorded blocks them).
+    dropFailTrigger(r.t.path, 13);
+    const retry = group.slice(0, 3).map((b) => submit(r, b));
+    r.intake.flush();
+    expect(retry.map((s) => s.outcome!.accepted)).toEqual([true, true, true]);
+    expect(r.t.ledger.balance(alice.publicKey)).toBe(1_000 - 18);
+  });
+
+  test("a failure in one window's sub-group does not take down the next window's", () => {
+    const w = windowOf(T0);
+    const nearEnd = (w + 1) * 120_000 - 500;
+    const r = rig({ nowMs: nearEnd });
+    addFailTrigger(r.t.path, 13);
+    const doomed = signedPayment(alice, bob.publicKey, 13, nearEnd);
+    const a = submit(r, doomed);
+    r.clock.advance(1_000);
+    const fine = signedPayment(alice, bob.publicKey, 14, nearEnd + 1_000);
+    const b = submit(r, fine);
+    r.intake.flush();
+    expect(a.outcome).toEqual(rejected("INTERNAL", doomed) as Outcome);
+    expect(b.outcome).toEqual({ accepted: true, id: paymentId(fine) });
+    expect(r.t.ledger.totals().payments).toBe(1);
+    expect(r.t.ledger.payment(paymentId(fine))!.window).toBe(w + 1);
+  });
+});
+
+describe("retransmissions", () => {
+  test("identical bytes twice in one group: both answered accepted, applied once", () => {
+    const r = rig();
+    const bytes = signedPayment(alice, bob.publicKey, 600, T0);
+    const one = submit(r, bytes);
+    const two = submit(r, new Uint8Array(bytes)); // a fresh copy, as a second datagram would be
+    r.intake.flush();
+    expect(one.outcome).toEqual({ accepted: true, id: paymentId(bytes) });
+    expect(two.outcome).toEqual({ accepted: true, id: paymentId(bytes) });
+    expect(r.t.ledger.balance(alice.publicKey)).toBe(400);
+    expect(r.t.ledger.balance(bob.publicKey)).toBe(700);
+    expect(r.t.ledger.totals().payments).toBe(1);
+    expect(r.intake.stats.groups).toBe(1);
+    expect(r.committed).toHaveLength(1);
+    expect(r.committed[0]!.applied).toHaveLength(1);
+    // And in a later group, after the payment spent most of the balance: still accepted, not applied.
+    const three = submit(r, bytes);
+    r.intake.flush();
+    expect(three.outcome).toEqual({ accepted: true, id: paymentId(bytes) });
+    expect(r.t.ledger.balance(alice.publicKey)).toBe(400);
+    expect(r.t.ledger.totals().payments).toBe(1);
+    expect(r.committed).toHaveLength(1);
+  });
+
+  test("the caller reusing its buffer after submit does not change the queued payment", () => {
+    const r = rig();
+    const buffer = signedPayment(alice, bob.publicKey, 77, T0);
+    const original = new Uint8Array(buffer);
+    const s = submit(r, buffer);
+    buffer.fill(0); // a socket would reuse its receive buffer for the next datagram
+    r.intake.flush();
+    expect(s.outcome).toEqual({ accepted: true, id: paymentId(original) });
+    expect(r.t.ledger.balance(bob.publicKey)).toBe(177);
+    expect(toHex(r.t.ledger.payment(paymentId(original))!.payment.bytes)).toBe(toHex(original));
+  });
+});
