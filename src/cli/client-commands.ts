@@ -6,7 +6,11 @@ import { fromHex, toHex } from "../core/bytes.ts";
 import { systemClock } from "../core/clock.ts";
 import { pay } from "../client/pay.ts";
 import { askAllBalances } from "../client/balance.ts";
-import { loadTarget, type Target } from "../client/target.ts";
+import { loadTarget, resolveNetwork, type Target } from "../client/target.ts";
+import { waitForConfirmation } from "../client/confirm.ts";
+
+/** --wait gives up after this many windows: consensus normally comes within one. */
+const CONFIRM_WINDOWS_MAX = 3;
 import { DEFAULT_DATA_DIR, DEFAULT_SEED } from "./node-command.ts";
 import { NETWORK_FILE_NAME } from "../node/run-node.ts";
 
@@ -35,7 +39,7 @@ function targetFrom(values: { network?: string; node?: string }): Target {
 }
 
 export async function payCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, { ...TARGET_OPTIONS, http: { type: "boolean" } }, 2);
+  const { values, positionals } = parse(argv, { ...TARGET_OPTIONS, http: { type: "boolean" }, wait: { type: "boolean" } }, 2);
   if (values.help) return -1;
   if (positionals.length < 2) throw new UsageError("pay needs PAYEE and AMOUNT");
   const payee = fromHex(value(KeyHexSchema, positionals[0], "PAYEE"), 32)!;
@@ -54,7 +58,20 @@ export async function payCommand(argv: string[]): Promise<number> {
   });
   if (result.accepted) {
     out(`accepted: payment ${result.id} (${amount} scryp to ${toHex(payee)}, by ${result.server})`);
-    return 0;
+    if (values.wait !== true) return 0;
+    const network = await resolveNetwork(target);
+    err(`waiting for a majority of the ${network.servers.length} server(s) to agree on it…`);
+    const confirmation = await waitForConfirmation(network, result.id, result.timestampMs, CONFIRM_WINDOWS_MAX * network.intervalMs);
+    if (confirmation.kind === "confirmed") {
+      out(`confirmed: ${confirmation.servers} of ${confirmation.of} servers hold it in an agreed checkpoint`);
+      return 0;
+    }
+    if (confirmation.kind === "disappeared") {
+      err(`disappeared: ${confirmation.servers} of ${confirmation.of} servers agreed on the ledger without it (its window found no consensus); pay again`);
+      return 1;
+    }
+    err(`not confirmed in time: ${confirmation.detail}`);
+    return 1;
   }
   err(`rejected: ${result.code}: ${result.message} (payment ${result.id}, server ${result.server})`);
   return 1;

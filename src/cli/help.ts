@@ -35,15 +35,17 @@ the public key: the account id, 64 hex digits.
 
   --seed FILE  the seed file (default: .seed)
 `,
-  pay: `Usage: scryp pay PAYEE AMOUNT [--network FILE | --node URL] [--seed FILE] [--http]
+  pay: `Usage: scryp pay PAYEE AMOUNT [--network FILE | --node URL] [--seed FILE] [--http] [--wait]
 
 Signs a payment of AMOUNT whole scryp from the seed's account to PAYEE (64 hex digits) and sends
-it to the server accepting payments now. Prints the payment id; exits 0 only when accepted.
+it to the server accepting payments now (computed from the clock and the network file; a blackout
+is waited out). Prints the payment id; exits 0 only when accepted (with --wait: confirmed).
 
   --network FILE  the network file (default: scryp-data/network.json)
   --node URL      send to this node instead, e.g. http://127.0.0.1:7400
   --seed FILE     the payer's seed (default: .seed)
   --http          send over HTTP instead of UDP
+  --wait          then wait until a majority of servers agree on it (or report that it disappeared)
 `,
   balance: `Usage: scryp balance [ID] [--network FILE | --node URL] [--seed FILE]
 

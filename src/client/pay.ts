@@ -10,7 +10,7 @@ import { errorOf, requestJson } from "./http-client.ts";
 import { httpBase, nodeEntry, type Target } from "./target.ts";
 
 export type PayResult =
-  | { accepted: true; id: string; server: string }
+  | { accepted: true; id: string; server: string; timestampMs: number }
   | { accepted: false; code: ErrorCode | string; message: string; id: string; server: string };
 
 export interface PayOptions {
@@ -45,8 +45,9 @@ async function chooseServer(opts: PayOptions): Promise<{ host: string; port: num
 
 export async function pay(opts: PayOptions): Promise<PayResult> {
   const server = await chooseServer(opts);
+  const timestampMs = opts.clock.now();
   const bytes = buildPayment({
-    timestampMs: opts.clock.now(),
+    timestampMs,
     amount: opts.amount,
     payee: opts.payee,
     payer: opts.keyPair.publicKey,
@@ -59,7 +60,7 @@ export async function pay(opts: PayOptions): Promise<PayResult> {
       headers: { "content-type": "application/octet-stream" },
       body: bytes,
     });
-    if (answer.status === 200) return { accepted: true, id, server: server.address };
+    if (answer.status === 200) return { accepted: true, id, server: server.address, timestampMs };
     const error = errorOf(answer.json);
     return {
       accepted: false,
@@ -73,7 +74,7 @@ export async function pay(opts: PayOptions): Promise<PayResult> {
   if (reply.kind === "accepted") {
     // The node names the id it committed; it must be ours.
     if (toHex(reply.id) !== id) throw new Error(`the server acknowledged a different payment (${toHex(reply.id)})`);
-    return { accepted: true, id, server: server.address };
+    return { accepted: true, id, server: server.address, timestampMs };
   }
   if (reply.kind === "rejected") return { accepted: false, code: reply.code, message: ERROR_MESSAGES[reply.code], id, server: server.address };
   throw new Error("unreachable: malformed replies are ignored");

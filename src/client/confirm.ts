@@ -1,0 +1,46 @@
+// `scryp pay --wait`: after the alpha accepted a payment, wait until a majority of servers hold it
+// in an agreed checkpoint (confirmed), or a majority agreed past its window without it (it
+// disappeared with a window that found no consensus).
+import type { Network } from "../core/network.ts";
+import { acceptingWindowAt, type ScheduleParams } from "../core/schedule.ts";
+import { requestJson } from "./http-client.ts";
+import { httpBase } from "./target.ts";
+
+export type Confirmation =
+  | { kind: "confirmed"; servers: number; of: number }
+  | { kind: "disappeared"; servers: number; of: number }
+  | { kind: "timeout"; detail: string };
+
+/** How often to ask the servers while waiting. */
+const POLL_INTERVAL_MS = 250;
+
+async function serverView(server: { host: string; port: number }, idHex: string): Promise<{ agreed: number; has: boolean } | null> {
+  try {
+    const [status, tx] = await Promise.all([requestJson(`${httpBase(server)}/status`), requestJson(`${httpBase(server)}/tx/${idHex}`)]);
+    const agreed = (status.json as { agreed?: { window?: unknown } } | null)?.agreed?.window;
+    if (status.status !== 200 || typeof agreed !== "number") return null;
+    return { agreed, has: tx.status === 200 };
+  } catch {
+    return null;
+  }
+}
+
+export async function waitForConfirmation(network: Network, idHex: string, timestampMs: number, timeoutMs: number): Promise<Confirmation> {
+  const params: ScheduleParams = { serverCount: network.servers.length, intervalMs: network.intervalMs, blackoutMs: network.blackoutMs };
+  // The window the payment was accepted in follows from its timestamp, within skew.
+  const window = acceptingWindowAt(timestampMs, params);
+  const n = network.servers.length;
+  const deadline = Date.now() + timeoutMs;
+  let last = "";
+  while (Date.now() < deadline) {
+    const views = await Promise.all(network.servers.map((s) => serverView(s, idHex)));
+    const settled = views.filter((v) => v !== null && v.agreed >= window);
+    const holding = settled.filter((v) => v!.has).length;
+    const missing = settled.length - holding;
+    if (holding * 2 > n) return { kind: "confirmed", servers: holding, of: n };
+    if (missing * 2 > n) return { kind: "disappeared", servers: missing, of: n };
+    last = `${holding} of ${n} servers confirm so far, ${views.filter((v) => v === null).length} not answering`;
+    await Bun.sleep(POLL_INTERVAL_MS);
+  }
+  return { kind: "timeout", detail: last };
+}
