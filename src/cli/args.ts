@@ -17,7 +17,8 @@ export function parse<T extends Options>(argv: string[], options: T, positionals
     parsed = parseArgs({ args: argv, options: { ...options, ...HELP }, allowPositionals: true, strict: true });
   } catch (e) {
     // parseArgs messages are long and mention internals; keep the useful first sentence.
-    throw new UsageError((e as Error).message.split(". ")[0]!.replace(/^TypeError.*?: /, ""));
+    const first = (e as Error).message.split(". ")[0]!.replace(/^TypeError.*?: /, "");
+    throw new UsageError(first.charAt(0).toLowerCase() + first.slice(1));
   }
   if (parsed.positionals.length > positionalsMax) throw new UsageError(`unexpected argument '${parsed.positionals[positionalsMax]}'`);
   return parsed;

@@ -11,6 +11,7 @@ import { NodeStartError } from "../node/run-node.ts";
 import { GenesisMismatchError } from "../ledger/ledger.ts";
 import { UnreachableError } from "../client/http-client.ts";
 import { NoReplyError } from "../client/udp-send.ts";
+import { DataDirLockedError } from "../io/data-dir-lock.ts";
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<number | "running"> | number> = {
   node: nodeCommand,
@@ -20,7 +21,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number | "running"> |
 };
 
 /** Errors the user can act on: printed as one plain line, exit 1. Anything else is a bug. */
-const OPERATING_ERRORS = [NetworkFileError, SeedFileError, NodeStartError, GenesisMismatchError, UnreachableError, NoReplyError];
+const OPERATING_ERRORS = [NetworkFileError, SeedFileError, NodeStartError, GenesisMismatchError, UnreachableError, NoReplyError, DataDirLockedError];
 
 async function main(argv: string[]): Promise<number | "running"> {
   const [command, ...rest] = argv;

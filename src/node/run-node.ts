@@ -2,6 +2,7 @@
 import { mkdirSync, writeFileSync, accessSync, constants } from "node:fs";
 import { join } from "node:path";
 import { loadOrCreateSeed } from "../io/seed-file.ts";
+import { lockDataDir } from "../io/data-dir-lock.ts";
 import { readNetworkFile } from "../io/network-file.ts";
 import { parseNetwork, serverIndex, singleServerNetwork, type Network } from "../core/network.ts";
 import { toHex } from "../core/bytes.ts";
@@ -62,13 +63,25 @@ function ensureWritableDir(dir: string): void {
 
 export async function startNode(config: NodeConfig): Promise<RunningNode> {
   const { log } = config;
-  const clock = config.clock ?? systemClock;
   const { keyPair, created } = loadOrCreateSeed(config.seedPath);
   const keyHex = toHex(keyPair.publicKey);
   log.info("keys", `${created ? "created seed" : "loaded seed"} ${config.seedPath}; server key ${keyHex}`);
 
   ensureWritableDir(config.dataDir);
+  const unlock = lockDataDir(config.dataDir);
+  try {
+    return await startLocked(config, keyPair, keyHex, unlock);
+  } catch (e) {
+    unlock();
+    throw e;
+  }
+}
+
+async function startLocked(config: NodeConfig, keyPair: { seed: Uint8Array; publicKey: Uint8Array }, keyHex: string, unlock: () => void): Promise<RunningNode> {
+  const { log } = config;
+  const clock = config.clock ?? systemClock;
   let network: Network;
+  let defaultNetworkText: string | null = null;
   if (config.networkPath !== undefined) {
     network = readNetworkFile(config.networkPath);
   } else {
@@ -77,8 +90,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     const address = `${config.host ?? DEFAULT_HOST}:${config.port ?? DEFAULT_PORT}`;
     const file = singleServerNetwork(keyHex, address);
     network = parseNetwork(file);
-    writeFileSync(join(config.dataDir, NETWORK_FILE_NAME), JSON.stringify(file, null, 2) + "\n");
-    log.info("node", `no --network given: running a one-server network; wrote ${join(config.dataDir, NETWORK_FILE_NAME)}`);
+    defaultNetworkText = JSON.stringify(file, null, 2) + "\n";
   }
   const index = serverIndex(network, keyHex);
   if (index < 0) {
@@ -89,6 +101,12 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   const port = config.port ?? entry.port;
 
   const ledger = Ledger.open(join(config.dataDir, LEDGER_FILE_NAME), { genesis: network.genesis, nowMs: clock.now() });
+  if (defaultNetworkText !== null) {
+    // Written only once the ledger accepted this network: a node refused for another genesis
+    // must not repoint the clients that read this file.
+    writeFileSync(join(config.dataDir, NETWORK_FILE_NAME), defaultNetworkText);
+    log.info("node", `no --network given: running a one-server network; wrote ${join(config.dataDir, NETWORK_FILE_NAME)}`);
+  }
   const totals = ledger.totals();
   log.info("ledger", `opened ${join(config.dataDir, LEDGER_FILE_NAME)}`, { accounts: totals.accounts, payments: totals.payments, stateHash: totals.stateHash });
 
@@ -166,6 +184,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
       udp.close();
       await http.stop(true);
       ledger.close();
+      unlock();
       log.info("node", "stopped");
     },
   };
