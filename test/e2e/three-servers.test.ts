@@ -227,7 +227,7 @@ test(
       }
       const live = [0, 1, 2].filter((i) => i !== victim);
       await nodes[victim]!.kill("SIGKILL");
-      killedLog = `---- server ${victim} (${addresses[victim]}) log before SIGKILL, last lines ----\n${tail(nodes[victim]!.log(), 40)}`;
+      killedLog = `---- server ${victim} (${addresses[victim]}) log before SIGKILL, last lines ----\n${tail(nodes[victim]!.log(), 60)}`;
       nodes[victim] = null;
       mark(`killed server ${victim}`);
 
@@ -341,6 +341,11 @@ test(
       expect(bp.stdout).toBe(`${expected.get(payees[0]!)} scryp (account ${payees[0]})\n`);
 
       mark("done");
+      // SCRYP_E2E_LOGS=1 prints the nodes' logs of a passing run too.
+      if (process.env.SCRYP_E2E_LOGS === "1") {
+        console.error(killedLog);
+        for (const [i, n] of nodes.entries()) console.error(`---- server ${i} (${addresses[i]}) log ----\n${n!.log()}`);
+      }
       console.error(`[three-servers] ${phases.join("; ")}; ${accepted.length} accepted, ${rejections.length} refused (NOT_ACCEPTING)`);
     } catch (e) {
       mark("failed");
