@@ -39,7 +39,14 @@ export function decodePaymentRows(bytes: Uint8Array): { window: number; bytes: U
   return rows;
 }
 
-export function createPeerApi(deps: { coordinator: Coordinator; ledger: Ledger; clock: Clock; run: (effects: Effect[]) => void }): Hono {
+export function createPeerApi(deps: {
+  coordinator: Coordinator;
+  ledger: Ledger;
+  clock: Clock;
+  run: (effects: Effect[]) => void;
+  /** Starts checking relayed signatures in slices between other work. */
+  schedulePreverify: () => void;
+}): Hono {
   const app = new Hono();
   app.post(
     "/message",
@@ -48,6 +55,7 @@ export function createPeerApi(deps: { coordinator: Coordinator; ledger: Ledger; 
       const bytes = new Uint8Array(await c.req.arrayBuffer());
       const result = deps.coordinator.receive(bytes, deps.clock.now());
       deps.run(result.effects);
+      if (deps.coordinator.preverifyPending > 0) deps.schedulePreverify();
       if (!result.ok) return sendError(c, "PEER_REJECTED", result.reason);
       return c.json({ ok: true });
     },

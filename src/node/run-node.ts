@@ -25,6 +25,8 @@ export const NETWORK_FILE_NAME = "network.json";
 export const LEDGER_FILE_NAME = "ledger.sqlite";
 /** How often the coordinator looks at the clock: the precision of handovers and deadlines. */
 const TICK_MS = 50;
+/** Relayed payments checked per slice: ~20 ms of work, so requests are never kept waiting long. */
+const PREVERIFY_SLICE = 500;
 
 export interface NodeConfig {
   readonly networkPath?: string;
@@ -130,6 +132,7 @@ async function startLocked(config: NodeConfig, keyPair: { seed: Uint8Array; publ
     verify: verifySignature,
     gate: (nowMs) => coordinator.gate(nowMs),
     windowAt: (nowMs) => acceptingWindowAt(nowMs, schedule),
+    onCommitted: (applied) => coordinator.accepted(applied.map((p) => p.bytes)),
     onError: (e) => log.error("ledger", `commit failed; the group was not accepted: ${(e as Error).message}`),
   });
   intakeRef = intake;
@@ -144,7 +147,17 @@ async function startLocked(config: NodeConfig, keyPair: { seed: Uint8Array; publ
     version: `${VERSION} (${COMMIT})`,
     statusExtra: () => coordinator.status(clock.now()),
   });
-  app.route("/peer", createPeerApi({ coordinator, ledger, clock, run: peers.run }));
+  // Relayed signatures are checked in slices of PREVERIFY_SLICE, yielding to I/O in between.
+  let preverifyScheduled = false;
+  const schedulePreverify = () => {
+    if (preverifyScheduled) return;
+    preverifyScheduled = true;
+    setImmediate(function slice() {
+      if (coordinator.preverify(PREVERIFY_SLICE) > 0) setImmediate(slice);
+      else preverifyScheduled = false;
+    });
+  };
+  app.route("/peer", createPeerApi({ coordinator, ledger, clock, run: peers.run, schedulePreverify }));
   let http: ReturnType<typeof Bun.serve>;
   let udp: Awaited<ReturnType<typeof startUdpServer>>;
   try {

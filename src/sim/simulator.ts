@@ -41,7 +41,7 @@ export interface SimOptions {
   readonly log?: Logger;
 }
 
-export type MessageKind = "handover" | "vote" | "certificate" | "resync";
+export type MessageKind = "handover" | "vote" | "relay" | "certificate" | "resync";
 /** Return true to drop a message from → to. */
 export type DropRule = (from: number, to: number, kind: MessageKind, nowMs: number) => boolean;
 
@@ -132,6 +132,7 @@ export class Simulation {
       verify: verifySignature,
       gate: (now) => server.coordinator.gate(now),
       windowAt: (now) => acceptingWindowAt(now, this.schedule),
+      onCommitted: (applied) => server.coordinator.accepted(applied.map((p) => p.bytes)),
     });
     server.intake = intake;
   }
@@ -187,6 +188,8 @@ export class Simulation {
           this.send(from, to, effect.what, () => {
             const target = this.servers[to]!;
             const result = target.coordinator.receive(effect.message, this.localNow(to));
+            // The real node checks relayed signatures between other work; here, at once.
+            target.coordinator.preverify(Number.MAX_SAFE_INTEGER);
             this.runEffects(to, result.effects);
             this.recordAgreed(target);
           });

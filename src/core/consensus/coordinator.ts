@@ -30,6 +30,7 @@ import {
   decodePeerMessage,
   encodeCertificate,
   encodeHandover,
+  encodeRelay,
   encodeVote,
   splitCertificate,
   type Handover,
@@ -59,11 +60,13 @@ export interface ConsensusLedger {
 
 export type Effect =
   /** Send to every other server. */
-  | { readonly kind: "broadcast"; readonly what: "handover" | "vote"; readonly message: Uint8Array }
+  | { readonly kind: "broadcast"; readonly what: "handover" | "vote" | "relay"; readonly message: Uint8Array }
   /** Ask every other server for its latest certificate; answers go to receiveCertificate. */
   | { readonly kind: "pull-certificates" }
   /** Fetch payments of windows (afterWindow, window] from one of `sources`; answer to completeResync. */
   | { readonly kind: "resync"; readonly afterWindow: number; readonly window: number; readonly hash: Uint8Array; readonly sources: readonly number[] };
+
+const latin1 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("latin1");
 
 export type ReceiveResult = { ok: true; effects: Effect[] } | { ok: false; reason: string; effects: Effect[] };
 
@@ -88,6 +91,11 @@ const PULL_INTERVAL_MS_MAX = 5_000;
 const WINDOWS_REMEMBERED = 8;
 /** Recent consensus events kept for the status page. */
 const EVENTS_KEPT = 20;
+/** The alpha relays what it accepted at most this often, and at once when this many are waiting. */
+const RELAY_INTERVAL_MS = 100;
+const RELAY_PAYMENTS_MAX = 10_000;
+/** Relayed payments waiting for their signature check; beyond this they are checked at handover. */
+const PREVERIFY_QUEUE_MAX = 400_000;
 
 export interface ConsensusEvent {
   readonly window: number;
@@ -118,6 +126,13 @@ export class Coordinator {
   private syncing: { window: number; startedMs: number } | null = null;
   private lastPullMs = -Infinity;
   private deepResync = false;
+  /** Payments this alpha committed and has not relayed yet. */
+  private relayOut: Uint8Array[] = [];
+  private lastRelayMs = -Infinity;
+  /** Relayed payments waiting for a signature check, with their window. */
+  private preverifyQueue: { window: number; bytes: Uint8Array }[] = [];
+  /** Per window: payments (as latin1 strings of their 140 bytes) whose signature checked out. */
+  private readonly verified = new Map<number, Set<string>>();
   private readonly peerLastVote = new Map<number, { window: number; hash: string; applied: boolean }>();
   readonly events: ConsensusEvent[] = [];
   readonly counters = { agreed: 0, rollbacks: 0, resyncs: 0, peerRejected: 0 };
@@ -173,6 +188,7 @@ export class Coordinator {
     const roles = rolesAt(nowMs, this.schedule);
     this.expirePending(nowMs, effects);
 
+    this.flushRelay(nowMs, effects, false);
     // Hand over at the blackout: flush the intake first so every acceptance is in the batch.
     const k = roles.betaWindow;
     if (k !== null && roles.beta === this.self && nowMs >= blackoutStartMs(k, this.schedule) && !this.handedOver.has(k)) {
@@ -262,6 +278,46 @@ export class Coordinator {
     this.checkConsensus(window, nowMs, effects);
   }
 
+  /** The intake committed these payments (this server is the alpha): relay them to the peers. */
+  accepted(payments: readonly Uint8Array[]): void {
+    if (this.n === 1) return;
+    for (const p of payments) this.relayOut.push(p);
+  }
+
+  private flushRelay(nowMs: number, effects: Effect[], force: boolean): void {
+    if (this.relayOut.length === 0) return;
+    if (!force && this.relayOut.length < RELAY_PAYMENTS_MAX && nowMs - this.lastRelayMs < RELAY_INTERVAL_MS) return;
+    const roles = rolesAt(nowMs, this.schedule);
+    const window = roles.alpha === this.self ? roles.window : roles.betaWindow ?? roles.window;
+    while (this.relayOut.length > 0) {
+      const payments = this.relayOut.splice(0, RELAY_PAYMENTS_MAX);
+      const message = encodeRelay({ sender: this.selfKey, window, sentAtMs: nowMs, payments }, this.o.seed);
+      effects.push({ kind: "broadcast", what: "relay", message });
+    }
+    this.lastRelayMs = nowMs;
+  }
+
+  /**
+   * Checks the signatures of up to `max` relayed payments; returns how many still wait. The
+   * adapter calls it at its own pace (between other work), so the check is done before the
+   * handover arrives and the handover costs little more than applying the batch.
+   */
+  preverify(max: number): number {
+    const batch = this.preverifyQueue.splice(0, max);
+    for (const { window, bytes } of batch) {
+      const p = decodePayment(bytes);
+      if (p === null || !this.o.verify(p.signature, bytes.subarray(0, 76), p.payer)) continue;
+      let set = this.verified.get(window);
+      if (!set) this.verified.set(window, (set = new Set()));
+      set.add(latin1(bytes));
+    }
+    return this.preverifyQueue.length;
+  }
+
+  get preverifyPending(): number {
+    return this.preverifyQueue.length;
+  }
+
   /** A peer message arrived (bytes as received). Rejections change nothing. */
   receive(bytes: Uint8Array, nowMs: number): ReceiveResult {
     const effects: Effect[] = [];
@@ -280,6 +336,14 @@ export class Coordinator {
     if (m.window > roles.window + 1) return reject(`window ${m.window} is in the future`);
     if (m.window < roles.window - WINDOWS_REMEMBERED) return reject(`window ${m.window} is stale`);
 
+    if (m.type === "relay") {
+      if (alphaOf(m.window, this.schedule) !== sender) return reject(`server ${sender} is not the alpha of window ${m.window}`);
+      if (m.window < roles.window - 1) return reject(`relay for window ${m.window} is stale`);
+      const room = PREVERIFY_QUEUE_MAX - this.preverifyQueue.length;
+      // Beyond the queue's room the payments are simply checked at handover: nothing is lost.
+      for (const p of m.payments.slice(0, Math.max(0, room))) this.preverifyQueue.push({ window: m.window, bytes: p });
+      return { ok: true, effects };
+    }
     if (m.type === "vote") {
       const known = this.votes.get(m.window)?.get(sender);
       if (known) return reject(equalBytes(known.bytes, m.bytes) ? "replayed vote" : "a second, different vote for the same window");
@@ -323,12 +387,14 @@ export class Coordinator {
   /** Re-validates every payment as if it arrived now at the alpha (timestamp: inside that window). */
   private applyBatch(window: number, payments: readonly Uint8Array[], nowMs: number): { applied: number; skipped: number } {
     const valid = [];
+    const verified = this.verified.get(window);
     for (const bytes of payments) {
       const p = decodePayment(bytes);
       if (p === null || p.amount < 1 || equalBytes(p.payer, p.payee)) continue;
       if (!timestampFitsWindow(p.timestampMs, window, this.o.network.skewMs, this.schedule)) continue;
-      if (!this.o.verify(p.signature, bytes.subarray(0, 76), p.payer)) continue;
-      valid.push({ ...p, bytes: new Uint8Array(bytes) });
+      // Checked already when relayed (the very same 140 bytes), or checked now.
+      if (!verified?.has(latin1(bytes)) && !this.o.verify(p.signature, bytes.subarray(0, 76), p.payer)) continue;
+      valid.push(p);
     }
     const decisions = this.o.ledger.applyGroup(valid, window, nowMs);
     const applied = decisions.filter((d) => d.kind === "apply").length;
@@ -525,6 +591,7 @@ export class Coordinator {
     for (const w of this.votes.keys()) if (w < oldest) this.votes.delete(w);
     for (const set of [this.handoversSeen, this.voted, this.handedOver]) for (const w of set) if (w < oldest) set.delete(w);
     for (const w of this.certified.keys()) if (w < oldest || w <= this.agreedCheckpoint.window) this.certified.delete(w);
+    for (const w of this.verified.keys()) if (w < currentWindow - 2) this.verified.delete(w);
   }
 
   /** For GET /status. */

@@ -5,6 +5,9 @@
 //   handover (1): base window (8, signed; -1 = genesis) | base hash (32) | state hash (32)
 //                 | count (4) | count × 140-byte payments, in acceptance order
 //   vote (2):     state hash (32) | applied (1: 1 = the beta's batch applied, 0 = no batch came)
+//   relay (3):    count (4) | count × 140-byte payments the alpha accepted since its last relay.
+//                 Sent during the window so peers check signatures ahead of the handover; the
+//                 handover stays the complete, authoritative batch.
 import { KEY_BYTES, PAYMENT_SIZE_BYTES, SIGNATURE_BYTES } from "../limits.ts";
 import { sign } from "../keys.ts";
 import type { Verify } from "../acceptance.ts";
@@ -12,6 +15,7 @@ import type { Verify } from "../acceptance.ts";
 export const PEER_MAGIC = new TextEncoder().encode("scryp-peer/1");
 export const HANDOVER_TYPE = 1;
 export const VOTE_TYPE = 2;
+export const RELAY_TYPE = 3;
 /** A window's batch is bounded so one handover stays a bounded amount of work and memory. */
 export const HANDOVER_PAYMENTS_MAX = 200_000;
 const HEADER_BYTES = PEER_MAGIC.length + 1 + KEY_BYTES + 8 + 8; // 61
@@ -41,7 +45,32 @@ export interface Vote {
   readonly bytes: Uint8Array;
 }
 
-export type PeerMessage = Handover | Vote;
+export interface Relay {
+  readonly type: "relay";
+  readonly sender: Uint8Array;
+  readonly window: number;
+  readonly sentAtMs: number;
+  readonly payments: readonly Uint8Array[];
+  readonly bytes: Uint8Array;
+}
+
+export type PeerMessage = Handover | Vote | Relay;
+
+const RELAY_FIXED_BYTES = HEADER_BYTES + 4 + SIGNATURE_BYTES;
+
+export function encodeRelay(m: Omit<Relay, "type" | "bytes">, seed: Uint8Array): Uint8Array {
+  const out = new Uint8Array(RELAY_FIXED_BYTES + m.payments.length * PAYMENT_SIZE_BYTES);
+  const view = new DataView(out.buffer);
+  let o = writeHeader(view, out, RELAY_TYPE, m.sender, m.window, m.sentAtMs);
+  view.setUint32(o, m.payments.length, false);
+  o += 4;
+  for (const p of m.payments) {
+    if (p.length !== PAYMENT_SIZE_BYTES) throw new RangeError("a payment is 140 bytes");
+    out.set(p, o);
+    o += PAYMENT_SIZE_BYTES;
+  }
+  return signInto(out, seed);
+}
 
 function writeHeader(view: DataView, out: Uint8Array, type: number, sender: Uint8Array, window: number, sentAtMs: number): number {
   out.set(PEER_MAGIC, 0);
@@ -133,6 +162,16 @@ export function decodePeerMessage(bytes: Uint8Array, verify: Verify): DecodeResu
     const payments: Uint8Array[] = new Array(count);
     for (let i = 0; i < count; i++) payments[i] = bytes.subarray(o + i * PAYMENT_SIZE_BYTES, o + (i + 1) * PAYMENT_SIZE_BYTES);
     return { ok: true, message: { type: "handover", sender, window, sentAtMs, baseWindow, baseHash, hash, payments, bytes } };
+  }
+  if (type === RELAY_TYPE) {
+    if (bytes.length < RELAY_FIXED_BYTES) return { ok: false, reason: "relay too short" };
+    const count = view.getUint32(o, false);
+    o += 4;
+    if (count > HANDOVER_PAYMENTS_MAX) return { ok: false, reason: `more than ${HANDOVER_PAYMENTS_MAX} payments` };
+    if (bytes.length !== RELAY_FIXED_BYTES + count * PAYMENT_SIZE_BYTES) return { ok: false, reason: "length does not match the payment count" };
+    const payments: Uint8Array[] = new Array(count);
+    for (let i = 0; i < count; i++) payments[i] = bytes.subarray(o + i * PAYMENT_SIZE_BYTES, o + (i + 1) * PAYMENT_SIZE_BYTES);
+    return { ok: true, message: { type: "relay", sender, window, sentAtMs, payments, bytes } };
   }
   return { ok: false, reason: `unknown message type ${type}` };
 }
