@@ -8,6 +8,7 @@ Commands:
   keygen    create a seed file if missing and print its public key
   pay       pay an amount to an account
   balance   show an account's balance
+  devnet    run a whole network on this machine (N nodes on loopback) to try scryp out
 
 Options:
   --version  print the version and the git commit
@@ -55,5 +56,25 @@ report it.
   --network FILE  the network file (default: scryp-data/network.json)
   --node URL      ask this node only, e.g. http://127.0.0.1:7400
   --seed FILE     the seed whose account to show when ID is not given (default: .seed)
+`,
+  devnet: `Usage: scryp devnet [--nodes N] [--interval D] [--blackout D] [--dir DIR] [--port N]
+
+Runs a whole network on this machine to try scryp out: one \`scryp node\` child process per server
+on 127.0.0.1, their logs on stderr prefixed with each node's name. Once every node is up and a
+window is agreed, prints (on stdout) commands ready to paste: a payment from the demo account, a
+balance, and the status page. Ctrl-C or SIGTERM stops every node (exit 0); a node that exits on its
+own stops the others (exit 1).
+
+DIR holds server-1.seed …, demo.seed (genesis gives it the whole supply, 4294967295 scryp),
+friend.seed (an empty second account), network.json and each node's ledger (node-1/ …). Running
+again with the same DIR resumes that network; a flag that contradicts it is an error.
+
+  --nodes N       how many servers (default: 3; at most 16)
+  --interval D    window length (default: 10s; at least 1s). Durations: 1500ms, 10s, 2m, 1h
+  --blackout D    end of each window in which the alpha accepts nothing (default: 3s, or 30% of a
+                  shorter interval; at least 200ms, shorter than the interval). The clock
+                  tolerance (skew) is min(5s, (blackout - 1ms) / 2), so blackout > 2 × skew
+  --dir DIR       the devnet's directory (default: scryp-devnet)
+  --port N        base port: node k listens on N + k - 1 (default: 7400)
 `,
 };

@@ -4,6 +4,7 @@ import { MAIN_HELP, COMMAND_HELP } from "./help.ts";
 import { UsageError } from "./args.ts";
 import { nodeCommand } from "./node-command.ts";
 import { keygenCommand, payCommand, balanceCommand } from "./client-commands.ts";
+import { devnetCommand } from "./devnet-command.ts";
 import { VERSION, COMMIT } from "../version.ts";
 import { NetworkFileError } from "../core/network.ts";
 import { SeedFileError } from "../io/seed-file.ts";
@@ -18,6 +19,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number | "running"> |
   keygen: keygenCommand,
   pay: payCommand,
   balance: balanceCommand,
+  devnet: devnetCommand,
 };
 
 /** Errors the user can act on: printed as one plain line, exit 1. Anything else is a bug. */

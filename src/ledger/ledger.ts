@@ -285,6 +285,26 @@ export class Ledger implements ConsensusLedger {
     return rows.map((r) => this.toStored(r));
   }
 
+  /** The latest accepted payments, newest first (the status page). */
+  recentPayments(limit: number): StoredPayment[] {
+    return this.db.select().from(payments).orderBy(desc(payments.seq)).limit(limit).all().map((r) => this.toStored(r));
+  }
+
+  /** The `limit` largest balances, largest first (ties by id), from memory: O(accounts · limit). */
+  largestAccounts(limit: number): { id: Uint8Array; balance: number }[] {
+    if (limit < 1) return [];
+    const top: [Key, number][] = [];
+    const before = (a: [Key, number], b: [Key, number]) => a[1] > b[1] || (a[1] === b[1] && a[0] < b[0]);
+    for (const entry of this.balances) {
+      if (top.length === limit && !before(entry, top[top.length - 1]!)) continue;
+      let i = Math.min(top.length, limit - 1);
+      while (i > 0 && before(entry, top[i - 1]!)) i--;
+      top.splice(i, 0, entry);
+      if (top.length > limit) top.pop();
+    }
+    return top.map(([key, balance]) => ({ id: new Uint8Array(idOf(key)), balance }));
+  }
+
   private toStored(row: typeof payments.$inferSelect): StoredPayment {
     const payment = decodePayment(new Uint8Array(row.bytes));
     assertInvariant(payment !== null, "a stored payment is not 140 bytes");

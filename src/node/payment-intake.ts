@@ -12,6 +12,7 @@ import { paymentId, type Payment } from "../core/payment.ts";
 import { COMMIT_GROUP_PAYMENTS_MAX, PENDING_PAYMENTS_MAX } from "../core/limits.ts";
 import type { Ledger } from "../ledger/ledger.ts";
 import { decodePayment } from "../core/payment.ts";
+import { COMMIT_SECONDS_BUCKETS, GROUP_PAYMENTS_BUCKETS, Histogram } from "./metrics.ts";
 
 export type Outcome =
   | { readonly accepted: true; readonly id: Uint8Array }
@@ -44,13 +45,24 @@ export interface IntakeStats {
   groups: number;
   groupPaymentsMax: number;
   commitMsTotal: number;
+  /** Per committed group: its size and how long its commit took, for GET /metrics. */
+  readonly groupPayments: Histogram;
+  readonly commitSeconds: Histogram;
 }
 
 export class PaymentIntake {
   private queue: Pending[] = [];
   private flushScheduled = false;
   private stopped = false;
-  readonly stats: IntakeStats = { accepted: 0, rejected: new Map(), groups: 0, groupPaymentsMax: 0, commitMsTotal: 0 };
+  readonly stats: IntakeStats = {
+    accepted: 0,
+    rejected: new Map(),
+    groups: 0,
+    groupPaymentsMax: 0,
+    commitMsTotal: 0,
+    groupPayments: new Histogram(GROUP_PAYMENTS_BUCKETS),
+    commitSeconds: new Histogram(COMMIT_SECONDS_BUCKETS),
+  };
 
   constructor(private readonly options: IntakeOptions) {}
 
@@ -136,6 +148,8 @@ export class PaymentIntake {
     this.stats.groups++;
     this.stats.commitMsTotal += elapsedMs;
     this.stats.groupPaymentsMax = Math.max(this.stats.groupPaymentsMax, group.length);
+    this.stats.groupPayments.observe(group.length);
+    this.stats.commitSeconds.observe(elapsedMs / 1000);
     const applied: Payment[] = [];
     group.forEach((p, i) => {
       const decision = decisions[i]!;

@@ -16,6 +16,8 @@ import { acceptingWindowAt, type ScheduleParams } from "../core/schedule.ts";
 import { Coordinator } from "../core/consensus/coordinator.ts";
 import { createPeerApi } from "./peer-api.ts";
 import { PeerLink } from "./peer-link.ts";
+import { createStatusPage } from "./status-page.tsx";
+import { metricsHandler } from "./metrics.ts";
 import type { Logger } from "./log.ts";
 import { VERSION, COMMIT } from "../version.ts";
 
@@ -132,7 +134,7 @@ async function startLocked(config: NodeConfig, keyPair: { seed: Uint8Array; publ
     verify: verifySignature,
     gate: (nowMs) => coordinator.gate(nowMs),
     windowAt: (nowMs) => acceptingWindowAt(nowMs, schedule),
-    onCommitted: (applied) => coordinator.accepted(applied.map((p) => p.bytes)),
+    onCommitted: (applied, window) => coordinator.accepted(applied.map((p) => p.bytes), window),
     onError: (e) => log.error("ledger", `commit failed; the group was not accepted: ${(e as Error).message}`),
   });
   intakeRef = intake;
@@ -153,11 +155,13 @@ async function startLocked(config: NodeConfig, keyPair: { seed: Uint8Array; publ
     if (preverifyScheduled) return;
     preverifyScheduled = true;
     setImmediate(function slice() {
-      if (coordinator.preverify(PREVERIFY_SLICE) > 0) setImmediate(slice);
+      if (coordinator.preverify(PREVERIFY_SLICE, clock.now()) > 0) setImmediate(slice);
       else preverifyScheduled = false;
     });
   };
   app.route("/peer", createPeerApi({ coordinator, ledger, clock, run: peers.run, schedulePreverify }));
+  app.route("/", createStatusPage({ ledger, network, clock, keyHex, selfIndex: index, version: `${VERSION} (${COMMIT})`, status: (nowMs) => coordinator.status(nowMs), pendingCount: () => intake.pendingCount }));
+  app.get("/metrics", metricsHandler({ version: VERSION, commit: COMMIT, intake, coordinator, peers, ledger }));
   let http: ReturnType<typeof Bun.serve>;
   let udp: Awaited<ReturnType<typeof startUdpServer>>;
   try {

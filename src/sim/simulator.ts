@@ -132,7 +132,7 @@ export class Simulation {
       verify: verifySignature,
       gate: (now) => server.coordinator.gate(now),
       windowAt: (now) => acceptingWindowAt(now, this.schedule),
-      onCommitted: (applied) => server.coordinator.accepted(applied.map((p) => p.bytes)),
+      onCommitted: (applied, window) => server.coordinator.accepted(applied.map((p) => p.bytes), window),
     });
     server.intake = intake;
   }
@@ -189,7 +189,7 @@ export class Simulation {
             const target = this.servers[to]!;
             const result = target.coordinator.receive(effect.message, this.localNow(to));
             // The real node checks relayed signatures between other work; here, at once.
-            target.coordinator.preverify(Number.MAX_SAFE_INTEGER);
+            target.coordinator.preverify(Number.MAX_SAFE_INTEGER, this.localNow(to));
             this.runEffects(to, result.effects);
             this.recordAgreed(target);
           });

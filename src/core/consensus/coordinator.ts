@@ -126,11 +126,20 @@ export class Coordinator {
   private syncing: { window: number; startedMs: number } | null = null;
   private lastPullMs = -Infinity;
   private deepResync = false;
-  /** Payments this alpha committed and has not relayed yet. */
-  private relayOut: Uint8Array[] = [];
+  /** Payments this alpha committed and has not relayed yet, and how many of its window it relayed. */
+  private relayOut: { window: number; payments: Uint8Array[] } | null = null;
+  private relayedCount = 0;
   private lastRelayMs = -Infinity;
   /** Relayed payments waiting for a signature check, with their window. */
   private preverifyQueue: { window: number; bytes: Uint8Array }[] = [];
+  /** Per window, the index the next relay must start at to continue the window's sequence. */
+  private relayNext = new Map<number, number>();
+  /**
+   * Relayed payments applied ahead of the handover, in the alpha's order, on this server's
+   * checkpoint. When the handover lists the same payments first, they are already applied and
+   * only the rest is; otherwise they are undone first. Null when not speculating.
+   */
+  private speculation: { window: number; baseWindow: number; payments: Uint8Array[]; broken: boolean } | null = null;
   /** Per window: payments (as latin1 strings of their 140 bytes) whose signature checked out. */
   private readonly verified = new Map<number, Set<string>>();
   private readonly peerLastVote = new Map<number, { window: number; hash: string; applied: boolean }>();
@@ -198,6 +207,7 @@ export class Coordinator {
     // Only a server at the latest checkpoint votes so: a stale "unchanged" vote could otherwise
     // join other stale votes into a majority for an old state. One that is behind asks instead.
     if (k !== null && roles.beta !== this.self && nowMs >= windowStartMs(k + 1, this.schedule) && !this.voted.has(k)) {
+      if (this.speculation !== null && this.speculation.window === k) this.dropSpeculation();
       if (this.pendingWindow() === null && this.agreedCheckpoint.window === k - 1 && this.syncing === null) {
         this.o.log.warn("coordinator", `no handover for window ${k} from its beta; voting the unchanged state`, { window: k });
         this.castVote(k, false, nowMs, effects);
@@ -238,6 +248,7 @@ export class Coordinator {
   }
 
   private rollback(nowMs: number, why: string, window: number): void {
+    this.speculation = null;
     const undone = this.o.ledger.rollbackAfter(this.agreedCheckpoint.window);
     this.counters.rollbacks++;
     this.event(window, "rollback", nowMs, `${why}; returned to window ${this.agreedCheckpoint.window}, ${undone} payment(s) undone`);
@@ -279,19 +290,25 @@ export class Coordinator {
   }
 
   /** The intake committed these payments (this server is the alpha): relay them to the peers. */
-  accepted(payments: readonly Uint8Array[]): void {
-    if (this.n === 1) return;
-    for (const p of payments) this.relayOut.push(p);
+  accepted(payments: readonly Uint8Array[], window: number): void {
+    if (this.n === 1 || payments.length === 0) return;
+    if (this.relayOut === null || this.relayOut.window !== window) {
+      // A new window's sequence starts at 0 (anything unsent of an older window stays unsent:
+      // its handover carries it anyway).
+      if (this.relayOut === null || this.relayOut.window < window) this.relayedCount = 0;
+      this.relayOut = { window, payments: [] };
+    }
+    for (const p of payments) this.relayOut.payments.push(p);
   }
 
   private flushRelay(nowMs: number, effects: Effect[], force: boolean): void {
-    if (this.relayOut.length === 0) return;
-    if (!force && this.relayOut.length < RELAY_PAYMENTS_MAX && nowMs - this.lastRelayMs < RELAY_INTERVAL_MS) return;
-    const roles = rolesAt(nowMs, this.schedule);
-    const window = roles.alpha === this.self ? roles.window : roles.betaWindow ?? roles.window;
-    while (this.relayOut.length > 0) {
-      const payments = this.relayOut.splice(0, RELAY_PAYMENTS_MAX);
-      const message = encodeRelay({ sender: this.selfKey, window, sentAtMs: nowMs, payments }, this.o.seed);
+    const out = this.relayOut;
+    if (out === null || out.payments.length === 0) return;
+    if (!force && out.payments.length < RELAY_PAYMENTS_MAX && nowMs - this.lastRelayMs < RELAY_INTERVAL_MS) return;
+    while (out.payments.length > 0) {
+      const payments = out.payments.splice(0, RELAY_PAYMENTS_MAX);
+      const message = encodeRelay({ sender: this.selfKey, window: out.window, sentAtMs: nowMs, first: this.relayedCount, payments }, this.o.seed);
+      this.relayedCount += payments.length;
       effects.push({ kind: "broadcast", what: "relay", message });
     }
     this.lastRelayMs = nowMs;
@@ -302,16 +319,44 @@ export class Coordinator {
    * adapter calls it at its own pace (between other work), so the check is done before the
    * handover arrives and the handover costs little more than applying the batch.
    */
-  preverify(max: number): number {
+  preverify(max: number, nowMs: number): number {
     const batch = this.preverifyQueue.splice(0, max);
+    const byWindow = new Map<number, Uint8Array[]>();
     for (const { window, bytes } of batch) {
       const p = decodePayment(bytes);
-      if (p === null || !this.o.verify(p.signature, bytes.subarray(0, 76), p.payer)) continue;
-      let set = this.verified.get(window);
-      if (!set) this.verified.set(window, (set = new Set()));
-      set.add(latin1(bytes));
+      if (p !== null && this.o.verify(p.signature, bytes.subarray(0, 76), p.payer)) {
+        let set = this.verified.get(window);
+        if (!set) this.verified.set(window, (set = new Set()));
+        set.add(latin1(bytes));
+      }
+      // In order, valid or not: the speculation replays the alpha's sequence as the handover will.
+      let list = byWindow.get(window);
+      if (!list) byWindow.set(window, (list = []));
+      list.push(bytes);
     }
+    for (const [window, payments] of byWindow) this.speculate(window, payments, nowMs);
     return this.preverifyQueue.length;
+  }
+
+  /** Applies relayed payments of `window` ahead of its handover, when this server is at its base. */
+  private speculate(window: number, payments: Uint8Array[], nowMs: number): void {
+    if (this.syncing !== null || window !== this.agreedCheckpoint.window + 1 || alphaOf(window, this.schedule) === this.self) return;
+    if (this.voted.has(window) || this.handoversSeen.has(window)) return;
+    if (this.speculation === null) {
+      if (this.pendingWindow() !== null) return;
+      this.speculation = { window, baseWindow: this.agreedCheckpoint.window, payments: [], broken: false };
+    }
+    const sp = this.speculation;
+    if (sp.window !== window || sp.broken) return;
+    this.applyBatch(window, payments, nowMs);
+    for (const p of payments) sp.payments.push(p);
+  }
+
+  /** Undoes a speculation (the handover differs, or none came). */
+  private dropSpeculation(): void {
+    if (this.speculation === null) return;
+    this.speculation = null;
+    this.o.ledger.rollbackAfter(this.agreedCheckpoint.window);
   }
 
   get preverifyPending(): number {
@@ -339,8 +384,16 @@ export class Coordinator {
     if (m.type === "relay") {
       if (alphaOf(m.window, this.schedule) !== sender) return reject(`server ${sender} is not the alpha of window ${m.window}`);
       if (m.window < roles.window - 1) return reject(`relay for window ${m.window} is stale`);
+      const next = this.relayNext.get(m.window) ?? 0;
+      if (m.first < next) return reject("replayed relay");
       const room = PREVERIFY_QUEUE_MAX - this.preverifyQueue.length;
-      // Beyond the queue's room the payments are simply checked at handover: nothing is lost.
+      if (m.first > next || m.payments.length > room) {
+        // A relay was lost (or the queue is full): the sequence cannot be replayed ahead, so the
+        // handover will be applied whole. Signatures checked so far still count.
+        if (this.speculation?.window === m.window) this.speculation.broken = true;
+        else if (this.speculation === null) this.speculation = { window: m.window, baseWindow: this.agreedCheckpoint.window, payments: [], broken: true };
+      }
+      this.relayNext.set(m.window, m.first + m.payments.length);
       for (const p of m.payments.slice(0, Math.max(0, room))) this.preverifyQueue.push({ window: m.window, bytes: p });
       return { ok: true, effects };
     }
@@ -368,7 +421,18 @@ export class Coordinator {
       return;
     }
     const atBase = m.baseWindow === this.agreedCheckpoint.window && equalBytes(m.baseHash, this.agreedCheckpoint.hash);
-    if (!atBase || this.pendingWindow() !== null || this.syncing !== null) {
+    // Payments relayed and applied ahead: keep them if the handover lists exactly them first.
+    let done = 0;
+    const sp = this.speculation;
+    if (sp !== null && sp.window === m.window && !sp.broken && atBase && sp.baseWindow === this.agreedCheckpoint.window) {
+      const same = sp.payments.length <= m.payments.length && sp.payments.every((p, i) => Buffer.compare(p, m.payments[i]!) === 0);
+      if (same) done = sp.payments.length;
+      else this.dropSpeculation();
+    } else if (sp !== null && sp.window <= m.window) {
+      this.dropSpeculation();
+    }
+    this.speculation = null;
+    if (!atBase || (done === 0 && this.pendingWindow() !== null) || this.syncing !== null) {
       if (m.baseWindow >= this.agreedCheckpoint.window) {
         // The beta built on a checkpoint this server has not reached: catch up, then apply.
         this.deferredHandover = m;
@@ -379,8 +443,10 @@ export class Coordinator {
       }
       return;
     }
-    const { applied, skipped } = this.applyBatch(m.window, m.payments, nowMs);
-    this.o.log.info("coordinator", `applied window ${m.window}: ${applied} payment(s), ${skipped} rejected`, { window: m.window });
+    const { skipped } = this.applyBatch(m.window, m.payments.slice(done), nowMs);
+    this.o.log.info("coordinator", `applied window ${m.window}: ${m.payments.length} payment(s), ${done} of them relayed and applied ahead, ${skipped} rejected`, {
+      window: m.window,
+    });
     this.castVote(m.window, true, nowMs, effects);
   }
 
@@ -442,6 +508,7 @@ export class Coordinator {
     const pending = this.pendingWindow();
     const atHash = equalBytes(this.o.ledger.stateHashBytes(), c.hash) && (pending === null || pending <= window);
     if (atHash) {
+      if (this.speculation !== null && this.speculation.window <= window) this.speculation = null;
       this.o.ledger.recordAgreed(window, c.hash, c.certificate, nowMs);
       this.agreedCheckpoint = this.o.ledger.agreed();
       this.counters.agreed++;
@@ -541,6 +608,7 @@ export class Coordinator {
       return false;
     }
     const base = afterWindow;
+    this.speculation = null;
     this.o.ledger.rollbackAfter(base);
     let start = 0;
     let skipped = 0;
@@ -592,6 +660,7 @@ export class Coordinator {
     for (const set of [this.handoversSeen, this.voted, this.handedOver]) for (const w of set) if (w < oldest) set.delete(w);
     for (const w of this.certified.keys()) if (w < oldest || w <= this.agreedCheckpoint.window) this.certified.delete(w);
     for (const w of this.verified.keys()) if (w < currentWindow - 2) this.verified.delete(w);
+    for (const w of this.relayNext.keys()) if (w < currentWindow - 2) this.relayNext.delete(w);
   }
 
   /** For GET /status. */

@@ -5,7 +5,8 @@
 //   handover (1): base window (8, signed; -1 = genesis) | base hash (32) | state hash (32)
 //                 | count (4) | count × 140-byte payments, in acceptance order
 //   vote (2):     state hash (32) | applied (1: 1 = the beta's batch applied, 0 = no batch came)
-//   relay (3):    count (4) | count × 140-byte payments the alpha accepted since its last relay.
+//   relay (3):    first (4: index of its first payment in the window's acceptance order)
+//                 | count (4) | count × 140-byte payments the alpha accepted since its last relay.
 //                 Sent during the window so peers check signatures ahead of the handover; the
 //                 handover stays the complete, authoritative batch.
 import { KEY_BYTES, PAYMENT_SIZE_BYTES, SIGNATURE_BYTES } from "../limits.ts";
@@ -50,18 +51,21 @@ export interface Relay {
   readonly sender: Uint8Array;
   readonly window: number;
   readonly sentAtMs: number;
+  readonly first: number;
   readonly payments: readonly Uint8Array[];
   readonly bytes: Uint8Array;
 }
 
 export type PeerMessage = Handover | Vote | Relay;
 
-const RELAY_FIXED_BYTES = HEADER_BYTES + 4 + SIGNATURE_BYTES;
+const RELAY_FIXED_BYTES = HEADER_BYTES + 4 + 4 + SIGNATURE_BYTES;
 
 export function encodeRelay(m: Omit<Relay, "type" | "bytes">, seed: Uint8Array): Uint8Array {
   const out = new Uint8Array(RELAY_FIXED_BYTES + m.payments.length * PAYMENT_SIZE_BYTES);
   const view = new DataView(out.buffer);
   let o = writeHeader(view, out, RELAY_TYPE, m.sender, m.window, m.sentAtMs);
+  view.setUint32(o, m.first, false);
+  o += 4;
   view.setUint32(o, m.payments.length, false);
   o += 4;
   for (const p of m.payments) {
@@ -165,13 +169,15 @@ export function decodePeerMessage(bytes: Uint8Array, verify: Verify): DecodeResu
   }
   if (type === RELAY_TYPE) {
     if (bytes.length < RELAY_FIXED_BYTES) return { ok: false, reason: "relay too short" };
+    const first = view.getUint32(o, false);
+    o += 4;
     const count = view.getUint32(o, false);
     o += 4;
     if (count > HANDOVER_PAYMENTS_MAX) return { ok: false, reason: `more than ${HANDOVER_PAYMENTS_MAX} payments` };
     if (bytes.length !== RELAY_FIXED_BYTES + count * PAYMENT_SIZE_BYTES) return { ok: false, reason: "length does not match the payment count" };
     const payments: Uint8Array[] = new Array(count);
     for (let i = 0; i < count; i++) payments[i] = bytes.subarray(o + i * PAYMENT_SIZE_BYTES, o + (i + 1) * PAYMENT_SIZE_BYTES);
-    return { ok: true, message: { type: "relay", sender, window, sentAtMs, payments, bytes } };
+    return { ok: true, message: { type: "relay", sender, window, sentAtMs, first, payments, bytes } };
   }
   return { ok: false, reason: `unknown message type ${type}` };
 }
