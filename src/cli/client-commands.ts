@@ -54,7 +54,10 @@ export async function payCommand(argv: string[]): Promise<number> {
     amount,
     http: values.http === true,
     clock: systemClock,
-    onWait: (ms, address) => err(`waiting ${(ms / 1000).toFixed(1)} s for ${address} to start accepting (blackout)`),
+    // A wait too short to notice is not worth a line.
+    onWait: (ms, address) => {
+      if (ms >= 100) err(`waiting ${(ms / 1000).toFixed(1)} s for ${address} to start accepting (blackout)`);
+    },
   });
   if (result.accepted) {
     out(`accepted: payment ${result.id} (${amount} scryp to ${toHex(payee)}, by ${result.server})`);

@@ -108,11 +108,11 @@ export async function devnetCommand(argv: string[]): Promise<number> {
         );
       }
       checkSeeds(network, layout);
-      await checkPorts(network.servers.map((s) => s.port));
+      await checkPorts(network.servers.map((s) => s.port), `stop it (${layout.network} fixes the ports), or give a new --dir`);
     } else {
       const plan = planNetwork(requested);
       // Before writing anything: a devnet that cannot start leaves no directory behind.
-      await checkPorts(Array.from({ length: plan.nodes }, (_, i) => plan.basePort + i));
+      await checkPorts(Array.from({ length: plan.nodes }, (_, i) => plan.basePort + i), "stop it, or give another base port with --port");
       network = createNetwork(dir, layout, plan);
     }
     return await run(dir, layout, network, resumed);
@@ -219,11 +219,11 @@ async function portProblem(port: number): Promise<string | null> {
 }
 
 /** Every node's port must be free, or the devnet does not start. */
-async function checkPorts(ports: readonly number[]): Promise<void> {
+async function checkPorts(ports: readonly number[], remedy: string): Promise<void> {
   for (const [i, port] of ports.entries()) {
     const problem = await portProblem(port);
     if (problem !== null) {
-      throw new DevnetError(`${nodeName(i + 1)}: ${problem} (another devnet or scryp node?); stop it, or give another base port with --port`);
+      throw new DevnetError(`${nodeName(i + 1)}: ${problem} (another devnet or scryp node?); ${remedy}`);
     }
   }
 }

@@ -4,6 +4,9 @@
 // network the printed commands describe.
 import type { Subprocess } from "bun";
 
+/** Longer than a pending signal handler needs to run; short next to a node's start-up. */
+const SIGNAL_GRACE_MS = 250;
+
 export interface SupervisorOptions {
   /** Writes one whole line (no newline) to the devnet's stderr. */
   readonly writeLine: (line: string) => void;
@@ -46,7 +49,10 @@ export class Supervisor {
   spawn(name: string, argv: string[]): number {
     const proc = Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: process.env, cwd: process.cwd() });
     const prefix = `${name.padEnd(this.o.nameWidth)} | `;
-    const finished = Promise.all([this.relay(proc.stdout, prefix), this.relay(proc.stderr, prefix), proc.exited]).then(() => {
+    const finished = Promise.all([this.relay(proc.stdout, prefix), this.relay(proc.stderr, prefix), proc.exited]).then(async () => {
+      // Ctrl-C in a terminal signals the whole process group: a node can stop before the devnet's
+      // own handler has run. Give that handler a moment before calling the exit unexpected.
+      if (!this.stopping) await Bun.sleep(SIGNAL_GRACE_MS);
       if (this.stopping) return;
       this.reported.add(name);
       this.say(`${name} exited unexpectedly (${exitText(proc)}); stopping the other nodes`);
