@@ -32,7 +32,6 @@ a:hover { text-decoration: underline; }
 .top {
   display: flex; flex-wrap: wrap; gap: 6px 16px; align-items: center; justify-content: space-between;
   padding: 12px 20px; background: var(--card); border-bottom: 1px solid var(--line);
-  position: sticky; top: 0; z-index: 1;
 }
 .brand { display: flex; flex-wrap: wrap; align-items: baseline; gap: 8px; }
 .logo { font-weight: 700; font-size: 1.2em; letter-spacing: 0.02em; }
@@ -62,6 +61,8 @@ h3 { font-size: 0.8em; text-transform: uppercase; letter-spacing: 0.06em; color:
 .vote-disagrees, .ev-rollback, .ev-disagree { color: var(--bad); background: var(--bad-bg); }
 .vote-missing { color: var(--muted); background: var(--soft); }
 .you { font-size: 0.75em; color: var(--now); margin-left: 6px; font-weight: 600; }
+.sub { display: block; font-size: 0.85em; color: var(--muted); }
+.phone-only { display: none; }
 .scroll { overflow-x: auto; -webkit-overflow-scrolling: touch; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: 6px 10px; border-bottom: 1px solid var(--line); white-space: nowrap; }
@@ -82,6 +83,9 @@ td.in { color: var(--good); }
 #countdown { font-variant-numeric: tabular-nums; font-size: 1.15em; }
 table.schedule th, table.schedule td { text-align: center; }
 table.schedule th:first-child, table.schedule td:first-child { text-align: left; }
+/* Time and window take what they need; the servers share the rest. */
+table.schedule th:first-child, table.schedule .col-window { width: 1%; }
+table.schedule th:not(:first-child):not(.col-window) { min-width: 64px; }
 .th-sub { display: block; font-weight: 400; font-size: 0.9em; }
 th.self { color: var(--now); }
 td.role { font-weight: 600; font-size: 0.9em; }
@@ -124,10 +128,31 @@ footer { max-width: 1180px; margin: 0 auto; padding: 4px 20px 28px; font-size: 0
   .grid { grid-template-columns: minmax(0, 1fr); gap: 10px; }
   .two { grid-template-columns: minmax(0, 1fr); }
   .card { padding: 12px; }
-  .top { padding: 10px 12px; position: static; }
+  .top { padding: 10px 12px; }
   th, td { padding: 5px 7px; }
-  .events li { grid-template-columns: max-content minmax(0, 1fr); }
-  .events li .event-time { grid-column: 1 / -1; }
+  /* The schedule fits a phone for up to 3 servers: the window number and the blackout tag go
+     (the hatching still marks a blackout), the servers get narrower. */
+  table.schedule .col-window, table.schedule .tag { display: none; }
+  table.schedule .th-sub { display: none; }
+  table.schedule th:not(:first-child):not(.col-window) { min-width: 56px; }
+  table.schedule th, table.schedule td { padding: 5px 4px; }
+  table.schedule th:first-child, table.schedule td:first-child { padding-left: 10px; }
+  .now-word { display: none; }
+  /* Payments as stacked rows: id and amount, who to whom and status, then when. */
+  table.payments thead { display: none; }
+  table.payments tr {
+    display: grid; grid-template-columns: minmax(0, 1fr) auto; gap: 2px 10px;
+    grid-template-areas: "id amount" "parties status" "time window";
+    padding: 7px 0; border-bottom: 1px solid var(--line);
+  }
+  table.payments td { border: 0; padding: 0; white-space: normal; }
+  table.payments .c-id { grid-area: id; }
+  table.payments .c-amount { grid-area: amount; font-weight: 600; }
+  table.payments .c-parties { grid-area: parties; }
+  table.payments .c-status { grid-area: status; text-align: right; }
+  table.payments .c-time { grid-area: time; color: var(--muted); font-size: 0.85em; }
+  table.payments .c-window { grid-area: window; color: var(--muted); font-size: 0.85em; text-align: right; }
+  .phone-only { display: inline; }
 }
 `;
 

@@ -39,9 +39,15 @@ export const RECENT_PAYMENTS_SHOWN = 12;
 /** GET /payments/recent: default and largest ?limit=. */
 export const RECENT_PAYMENTS_DEFAULT = 20;
 export const RECENT_PAYMENTS_MAX = 100;
-/** Largest accounts listed; finding them scans every balance, so the list is reused for a while. */
+/** Largest accounts listed. Finding them scans every balance: a few ms per 100,000 accounts. */
 export const LARGEST_ACCOUNTS_SHOWN = 8;
+/** Up to this many accounts the list is found again whenever the ledger changed... */
+export const LARGEST_ACCOUNTS_SCAN_ALWAYS_MAX = 100_000;
+/** ...beyond, at most this often, so open pages cannot keep a large node busy scanning. */
 export const LARGEST_ACCOUNTS_REUSE_MS = 10_000;
+/** Widths the schedule table grows to: its time and window columns, then each server's. */
+const SCHEDULE_TIME_COLUMNS_PX = 260;
+const SCHEDULE_SERVER_COLUMN_PX = 170;
 /** Consensus events listed (the coordinator keeps the last 20). */
 export const EVENTS_SHOWN = 8;
 
@@ -81,7 +87,7 @@ interface LiveView {
 
 const LimitQuerySchema = v.object({
   limit: v.optional(
-    v.pipe(v.string(), v.regex(/^\d{1,4}$/, "limit must be a whole number"), v.transform(Number), v.minValue(1), v.maxValue(RECENT_PAYMENTS_MAX)),
+    v.pipe(v.string(), v.regex(/^\d{1,4}$/, "limit must be a whole number"), v.transform(Number), v.minValue(1, "limit must be at least 1"), v.maxValue(RECENT_PAYMENTS_MAX, `limit must be at most ${RECENT_PAYMENTS_MAX}`)),
     String(RECENT_PAYMENTS_DEFAULT),
   ),
 });
@@ -94,10 +100,12 @@ export function createStatusPage(deps: StatusPageDeps): Hono {
   const genesisTotal = [...deps.network.genesis.values()].reduce((a, b) => a + b, 0);
   let largest: { atMs: number; stateHash: string; list: { id: string; balance: number }[] } | null = null;
 
-  const largestAccounts = (nowMs: number, stateHash: string) => {
-    if (largest === null || (largest.stateHash !== stateHash && nowMs - largest.atMs >= LARGEST_ACCOUNTS_REUSE_MS)) {
+  const largestAccounts = (nowMs: number, totals: ReturnType<Ledger["totals"]>) => {
+    const stale = largest !== null && largest.stateHash !== totals.stateHash;
+    const cheap = totals.accounts <= LARGEST_ACCOUNTS_SCAN_ALWAYS_MAX;
+    if (largest === null || (stale && (cheap || nowMs - largest.atMs >= LARGEST_ACCOUNTS_REUSE_MS))) {
       const list = deps.ledger.largestAccounts(LARGEST_ACCOUNTS_SHOWN).map((a) => ({ id: toHex(a.id), balance: a.balance }));
-      largest = { atMs: nowMs, stateHash, list };
+      largest = { atMs: nowMs, stateHash: totals.stateHash, list };
     }
     return largest.list;
   };
@@ -119,7 +127,7 @@ export function createStatusPage(deps: StatusPageDeps): Hono {
       totals,
       pending: deps.pendingCount?.() ?? null,
       genesisTotal,
-      largest: largestAccounts(nowMs, totals.stateHash),
+      largest: largestAccounts(nowMs, totals),
       recent: deps.ledger.recentPayments(RECENT_PAYMENTS_SHOWN),
     };
   };
@@ -158,7 +166,7 @@ export function createStatusPage(deps: StatusPageDeps): Hono {
     c.header("cache-control", "no-store");
     // 200 even for a bad or unknown id: this is a part of the page, and its text says what is wrong
     // (the JSON API answers 400 and 404).
-    return c.html(<AccountResult account={account} />);
+    return c.html(<AccountResult account={account} withMs={withMs} />);
   });
 
   app.get("/status/peers", async (c) => {
@@ -236,7 +244,7 @@ const Page: FC<{ view: LiveView; account: AccountView | null; query: string }> =
             />
             <button type="submit">Search</button>
           </form>
-          <div id="account-result">{account === null ? null : <AccountResult account={account} />}</div>
+          <div id="account-result">{account === null ? null : <AccountResult account={account} withMs={view.withMs} />}</div>
         </section>
       </main>
       <footer class="muted">
@@ -306,7 +314,6 @@ const NodeCard: FC<{ view: LiveView }> = ({ view }) => {
           <thead>
             <tr>
               <th>server</th>
-              <th>address</th>
               <th class="num">offset</th>
               <th class="num">round trip</th>
             </tr>
@@ -317,8 +324,8 @@ const NodeCard: FC<{ view: LiveView }> = ({ view }) => {
                 <td>
                   <code title={p.key}>{`${i + 1}. ${shortId(p.key)}`}</code>
                   {p.self ? <span class="you">this node</span> : null}
+                  <span class="sub">{p.address}</span>
                 </td>
-                <td>{p.address}</td>
                 <td class={`num offset-${offsetLevel(p.offsetMs, view.network.skewMs)}`}>
                   {p.self ? "—" : p.offsetMs === null ? <span title={p.error ?? ""}>unreachable</span> : signedMs(p.offsetMs)}
                 </td>
@@ -337,6 +344,7 @@ const ConsensusCard: FC<{ view: LiveView }> = ({ view }) => {
   const s = view.status;
   const agreed = s.agreed;
   const trouble = s.recent.filter((e) => e.kind !== "agreed");
+  const agreedEvent = s.recent.find((e) => e.kind === "agreed" && e.window === agreed.window);
   return (
     <section class="card" id="consensus" aria-labelledby="consensus-title">
       <h2 id="consensus-title">Consensus</h2>
@@ -344,7 +352,7 @@ const ConsensusCard: FC<{ view: LiveView }> = ({ view }) => {
         <dt>last agreed</dt>
         <dd>
           <span id="agreed-window">{agreed.window < 0 ? "genesis" : `window ${agreed.window}`}</span>
-          {agreed.window >= 0 ? <span class="muted"> · ended {utcTime((agreed.window + 1) * view.network.intervalMs, view.withMs)}</span> : null}
+          {agreedEvent ? <span class="muted"> · agreed at {utcTime(agreedEvent.atMs, view.withMs)} UTC</span> : null}
         </dd>
         <dt>hash</dt>
         <dd>
@@ -412,11 +420,12 @@ const ScheduleCard: FC<{ view: LiveView }> = ({ view }) => {
         </p>
       </div>
       <div class="scroll">
-        <table class="schedule">
+        {/* As wide as the servers need (a lone server's column need not span the page). */}
+        <table class="schedule" style={`max-width: ${SCHEDULE_TIME_COLUMNS_PX + view.network.servers.length * SCHEDULE_SERVER_COLUMN_PX}px`}>
           <thead>
             <tr>
               <th>time (UTC)</th>
-              <th>window</th>
+              <th class="col-window">window</th>
               {view.network.servers.map((s, i) => (
                 <th class={i === view.selfIndex ? "self" : ""} title={s.keyHex}>
                   server {i + 1}
@@ -429,13 +438,15 @@ const ScheduleCard: FC<{ view: LiveView }> = ({ view }) => {
             {view.rows.map((row, r) => (
               <tr class={`${r === 0 ? "now" : ""} ${row.blackout ? "blackout" : ""}`.trim()}>
                 <td class="time">
-                  {r === 0 ? <span class="now-marker">now ▸</span> : null}
+                  {r === 0 ? (
+                    <span class="now-marker">
+                      <span class="now-word">now </span>▸
+                    </span>
+                  ) : null}
                   {utcTime(row.atMs, view.withMs)}
-                </td>
-                <td>
-                  {row.window}
                   {row.blackout ? <span class="tag">blackout</span> : null}
                 </td>
+                <td class="col-window">{row.window}</td>
                 {row.roles.map((role, i) => (
                   <td class={`role ${role === "" ? "none" : role.replace(" ", "-")} ${i === view.selfIndex ? "self" : ""}`.trim()}>
                     {role === "" ? "-" : role === "alpha beta" ? "alpha · beta" : role}
@@ -541,14 +552,7 @@ const PaymentTable: FC<{ payments: StoredPayment[]; agreedWindow: number; withMs
         <tr>
           <th>accepted (UTC)</th>
           <th>payment</th>
-          {account === undefined ? (
-            <>
-              <th>payer</th>
-              <th>payee</th>
-            </>
-          ) : (
-            <th>with</th>
-          )}
+          <th>{account === undefined ? "payer → payee" : "with"}</th>
           <th class="num">amount</th>
           <th>window</th>
           <th>status</th>
@@ -561,33 +565,35 @@ const PaymentTable: FC<{ payments: StoredPayment[]; agreedWindow: number; withMs
           const outgoing = account !== undefined && json.payer === account;
           return (
             <tr data-payment={json.id}>
-              <td class="time">{utcTime(s.acceptedAtMs, withMs)}</td>
-              <td>
+              <td class="c-time time">{utcTime(s.acceptedAtMs, withMs)}</td>
+              <td class="c-id">
                 <a href={`/tx/${json.id}`} title={json.id}>
                   <code>{shortId(json.id)}</code>
                 </a>
               </td>
-              {account === undefined ? (
-                <>
-                  <td>
+              <td class="c-parties">
+                {account === undefined ? (
+                  <>
                     <AccountLink id={json.payer} />
-                  </td>
-                  <td>
+                    <span class="muted"> → </span>
                     <AccountLink id={json.payee} />
-                  </td>
-                </>
-              ) : (
-                <td>
-                  <span class="muted">{outgoing ? "to " : "from "}</span>
-                  <AccountLink id={outgoing ? json.payee : json.payer} />
-                </td>
-              )}
-              <td class={`num ${account === undefined ? "" : outgoing ? "out" : "in"}`.trim()}>
+                  </>
+                ) : (
+                  <>
+                    <span class="muted">{outgoing ? "to " : "from "}</span>
+                    <AccountLink id={outgoing ? json.payee : json.payer} />
+                  </>
+                )}
+              </td>
+              <td class={`c-amount num ${account === undefined ? "" : outgoing ? "out" : "in"}`.trim()}>
                 {account === undefined ? "" : outgoing ? "−" : "+"}
                 {groupDigits(json.amount)}
               </td>
-              <td>{s.window}</td>
-              <td>
+              <td class="c-window">
+                <span class="phone-only muted">window </span>
+                {s.window}
+              </td>
+              <td class="c-status">
                 <span class={`badge pay-${status}`}>{status}</span>
               </td>
             </tr>
@@ -598,7 +604,7 @@ const PaymentTable: FC<{ payments: StoredPayment[]; agreedWindow: number; withMs
   </div>
 );
 
-const AccountResult: FC<{ account: AccountView }> = ({ account }) => {
+const AccountResult: FC<{ account: AccountView; withMs: boolean }> = ({ account, withMs }) => {
   if (account.kind === "invalid") {
     return (
       <p class="notice bad-text" data-result="invalid">
@@ -631,7 +637,7 @@ const AccountResult: FC<{ account: AccountView }> = ({ account }) => {
         <p class="muted small-text">No payments (its balance comes from genesis).</p>
       ) : (
         <>
-          <PaymentTable payments={account.payments} agreedWindow={account.agreedWindow} withMs={true} account={account.id} />
+          <PaymentTable payments={account.payments} agreedWindow={account.agreedWindow} withMs={withMs} account={account.id} />
           {account.more ? (
             <p class="muted small-text">
               The latest {TRANSACTIONS_PAGE_DEFAULT} payments; older ones: <a href={`/accounts/${account.id}/transactions`}>/accounts/…/transactions</a>.
