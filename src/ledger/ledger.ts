@@ -172,6 +172,29 @@ export class Ledger implements ConsensusLedger {
     this.load();
   }
 
+  /**
+   * Runs `fn` as one transaction: its changes stay only if it returns true. On false (or a
+   * throw) the database is rolled back and memory re-read from it, so the ledger is exactly as
+   * before. For multi-step changes that must not stop half way (a resync).
+   */
+  attempt(fn: () => boolean): boolean {
+    assertInvariant(!this.client.inTransaction, "attempt() does not nest");
+    this.client.run("BEGIN IMMEDIATE");
+    let keep = false;
+    try {
+      keep = fn();
+    } finally {
+      if (keep) {
+        this.client.run("COMMIT");
+      } else {
+        this.client.run("ROLLBACK");
+        this.balances.clear();
+        this.load();
+      }
+    }
+    return keep;
+  }
+
   /** Reads every balance back and checks the invariants before serving anything. */
   private load(): void {
     let total = 0;

@@ -56,6 +56,8 @@ export interface ConsensusLedger {
   applyGroup(group: readonly Payment[], window: number, nowMs: number): LedgerDecision[];
   rollbackAfter(window: number): number;
   recordAgreed(window: number, hash: Uint8Array, certificate: Uint8Array, nowMs: number): void;
+  /** Runs fn as one transaction, kept only if it returns true (the ledger is unchanged otherwise). */
+  attempt(fn: () => boolean): boolean;
 }
 
 export type Effect =
@@ -223,9 +225,10 @@ export class Coordinator {
     }
     // Voted but no consensus seen yet: the votes may have been lost on the way here while a
     // majority exists elsewhere. Ask for certificates well before the rollback deadline.
-    const pending = this.pendingWindow();
-    if (pending !== null && this.voted.has(pending) && !this.certified.has(pending) && this.syncing === null) {
-      if (nowMs >= blackoutStartMs(pending, this.schedule) + this.pullIntervalMs()) this.pull(nowMs, effects);
+    // (Also after a "no batch" vote, which leaves nothing pending.)
+    for (const w of this.voted) {
+      if (w <= this.agreedCheckpoint.window || this.certified.has(w) || this.syncing !== null) continue;
+      if (nowMs >= blackoutStartMs(w, this.schedule) + this.pullIntervalMs()) this.pull(nowMs, effects);
     }
     // Far behind (restarted, or missed certificates): ask the peers now and then.
     if (this.n > 1 && this.syncing === null && this.agreedCheckpoint.window < roles.window - 2) this.pull(nowMs, effects);
@@ -517,7 +520,12 @@ export class Coordinator {
       this.retryDeferred(nowMs, effects);
       return;
     }
-    const expectingHandover = !this.voted.has(window) && this.agreedCheckpoint.window === window - 1 && pending === null;
+    // Still waiting for this window's handover (votes can overtake it): nothing applied beyond
+    // the checkpoint, or only the relayed payments applied ahead.
+    const expectingHandover =
+      !this.voted.has(window) &&
+      this.agreedCheckpoint.window === window - 1 &&
+      (pending === null || (this.speculation?.window === window && pending === window));
     if (!force && expectingHandover) return; // tick() comes back after a grace period
     const sources = c.voters.filter((s) => s !== this.self);
     if (sources.length === 0) return;
@@ -603,33 +611,36 @@ export class Coordinator {
     nowMs: number,
   ): boolean {
     const c = this.certified.get(window);
-    if (!c || !equalBytes(c.hash, hash) || afterWindow > this.agreedCheckpoint.window) {
-      this.syncing = null;
-      return false;
-    }
+    // Only the answer to the resync under way counts: a late answer to an earlier one, or one
+    // for a window already reached, is dropped.
+    if (!c || !equalBytes(c.hash, hash) || this.syncing?.window !== window || afterWindow > this.agreedCheckpoint.window) return false;
     const base = afterWindow;
-    this.speculation = null;
-    this.o.ledger.rollbackAfter(base);
-    let start = 0;
     let skipped = 0;
-    while (start < payments.length) {
-      const w = payments[start]!.window;
-      let end = start + 1;
-      while (end < payments.length && payments[end]!.window === w) end++;
-      if (w > base && w <= window) skipped += this.applyBatch(w, payments.slice(start, end).map((p) => p.bytes), nowMs).skipped;
-      else skipped += end - start;
-      start = end;
-    }
-    if (!equalBytes(this.o.ledger.stateHashBytes(), hash)) {
-      // Back to this server's own checkpoint: the payments it had after `base` up to it are
-      // restored by the deep resync that follows, or by the next attempt.
+    // All or nothing: if the payments do not give the agreed hash, the ledger is left exactly as
+    // it was (its own checkpoint and what it held after it), and the next source is tried.
+    const installed = this.o.ledger.attempt(() => {
       this.o.ledger.rollbackAfter(base);
+      let start = 0;
+      while (start < payments.length) {
+        const w = payments[start]!.window;
+        let end = start + 1;
+        while (end < payments.length && payments[end]!.window === w) end++;
+        if (w > base && w <= window) skipped += this.applyBatch(w, payments.slice(start, end).map((p) => p.bytes), nowMs).skipped;
+        else skipped += end - start;
+        start = end;
+      }
+      if (!equalBytes(this.o.ledger.stateHashBytes(), hash)) return false;
+      this.o.ledger.recordAgreed(window, hash, c.certificate, nowMs);
+      return true;
+    });
+    if (!installed) {
+      // Replaying on this server's checkpoint cannot give the hash when that checkpoint is not
+      // on the majority's history: the next attempt replays the whole history.
       this.deepResync = true;
-      this.syncing = null;
       this.o.log.warn("coordinator", `resync to window ${window} failed: the ${payments.length} payment(s) fetched (${skipped} rejected here) do not give the agreed hash`);
       return false;
     }
-    this.o.ledger.recordAgreed(window, hash, c.certificate, nowMs);
+    this.speculation = null;
     this.agreedCheckpoint = this.o.ledger.agreed();
     this.syncing = null;
     this.deepResync = false;
