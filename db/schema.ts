@@ -1,6 +1,9 @@
 // The ledger's tables (Drizzle schema). SQL migrations in db/migrations are generated from this
 // file with `bun run db:generate` and embedded in the binary (db/migrations.ts).
-import { sqliteTable, blob, integer, text, index } from "drizzle-orm/sqlite-core";
+import { sqliteTable, blob, integer, text, index, customType } from "drizzle-orm/sqlite-core";
+
+/** A 64-bit INTEGER column bound from a bigint (Drizzle's integer() is a JS number, 53 bits). */
+const int64 = customType<{ data: bigint; driverData: bigint }>({ dataType: () => "integer" });
 
 /** One row per account that ever held scryp. balance is a u32 (checked on write and on load). */
 export const accounts = sqliteTable("accounts", {
@@ -13,18 +16,30 @@ export const payments = sqliteTable(
   "payments",
   {
     seq: integer("seq").primaryKey(),
-    id: blob("id", { mode: "buffer" }).notNull().unique(), // SHA-256 of the 140 bytes
+    id: blob("id", { mode: "buffer" }).notNull(), // SHA-256 of the 140 bytes
     // The first 76 bytes: dedupe is on these, never on the signature alone.
     signedPart: blob("signed_part", { mode: "buffer" }).notNull().unique(),
     bytes: blob("bytes", { mode: "buffer" }).notNull(),
     payer: blob("payer", { mode: "buffer" }).notNull(),
     payee: blob("payee", { mode: "buffer" }).notNull(),
+    // First 8 bytes of id, payer and payee as signed 64-bit integers: the lookup indexes are on
+    // these rather than the 32-byte blobs. Random keys dirty one index page per insert; entries a
+    // third of the size mean fewer pages to write per commit group (measured: 22.6 → 14.3 µs a
+    // payment). Lookups compare the full blob as well.
+    idKey: int64("id_key").notNull(),
+    payerKey: int64("payer_key").notNull(),
+    payeeKey: int64("payee_key").notNull(),
     amount: integer("amount").notNull(),
     timestampMs: integer("timestamp_ms").notNull(),
     window: integer("window").notNull(),
     acceptedAtMs: integer("accepted_at_ms").notNull(),
   },
-  (t) => [index("payments_payer_seq").on(t.payer, t.seq), index("payments_payee_seq").on(t.payee, t.seq), index("payments_window_seq").on(t.window, t.seq)],
+  (t) => [
+    index("payments_id_key").on(t.idKey),
+    index("payments_payer_key_seq").on(t.payerKey, t.seq),
+    index("payments_payee_key_seq").on(t.payeeKey, t.seq),
+    index("payments_window_seq").on(t.window, t.seq),
+  ],
 );
 
 /** Single values: the state hash, the genesis hash the data directory was created with. */

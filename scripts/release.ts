@@ -125,7 +125,7 @@ async function buildTarget(target: string, outDir: string, label: string, target
   if (timeoutMs <= 0) return { target, ok: false, reason: `skipped: the release ran out of its ${RELEASE_TIMEOUT_MS / 60_000} minutes` };
   const startedMs = Date.now();
   const proc = Bun.spawn(
-    [process.execPath, "build", "--compile", `--target=${target}`, "--minify", "--sourcemap=none", "--define", `SCRYP_COMMIT=${JSON.stringify(label)}`, "src/cli/main.ts", "--outfile", path],
+    [process.execPath, "build", "--compile", `--target=${target}`, "--minify", "--sourcemap=none", "--define", `SCRYP_COMMIT=${JSON.stringify(label)}`, "src/cli/main.ts", "src/node/verify-worker.ts", "--outfile", path],
     { cwd: ROOT, stdout: "pipe", stderr: "pipe", timeout: timeoutMs, killSignal: "SIGKILL" },
   );
   const [stdout, stderr, exitCode] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);

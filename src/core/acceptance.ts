@@ -14,12 +14,19 @@ export type StatelessResult = { ok: true; payment: Payment } | { ok: false; code
  * signature valid (strict RFC 8032).
  */
 export function checkStateless(bytes: Uint8Array, nowMs: number, skewMs: number, verify: Verify): StatelessResult {
+  const result = checkBeforeSignature(bytes, nowMs, skewMs);
+  if (!result.ok) return result;
+  if (!verify(result.payment.signature, signedPart(bytes), result.payment.payer)) return { ok: false, code: "SIGNATURE_INVALID" };
+  return result;
+}
+
+/** Rules 1–2, the cheap ones: what may run before the signature is checked elsewhere (a worker). */
+export function checkBeforeSignature(bytes: Uint8Array, nowMs: number, skewMs: number): StatelessResult {
   const payment = decodePayment(bytes);
   if (payment === null) return { ok: false, code: "PAYMENT_SIZE" };
   if (payment.amount < 1) return { ok: false, code: "AMOUNT_ZERO" };
   if (equalBytes(payment.payer, payment.payee)) return { ok: false, code: "SELF_PAYMENT" };
   if (Math.abs(payment.timestampMs - nowMs) > skewMs) return { ok: false, code: "TIMESTAMP_SKEW" };
-  if (!verify(payment.signature, signedPart(bytes), payment.payer)) return { ok: false, code: "SIGNATURE_INVALID" };
   return { ok: true, payment };
 }
 

@@ -57,6 +57,8 @@ export interface StoredPayment {
 const META_STATE_HASH = "state_hash";
 /** SQLite page cache per ledger, KiB. */
 const CACHE_SIZE_KIB = 131_072;
+/** 16,384 pages of 4 KiB: a 64 MiB WAL at most between checkpoints. */
+const WAL_AUTOCHECKPOINT_PAGES = 16_384;
 const META_GENESIS_HASH = "genesis_hash";
 const META_GENESIS_STATE_HASH = "genesis_state_hash";
 /** Agreed checkpoints kept on disk; older ones are pruned (their windows' payments stay). */
@@ -67,6 +69,8 @@ type Key = string; // a 32-byte id as a latin1 string: a cheap Map key
 const keyOf = (id: Uint8Array): Key => Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString("latin1");
 const idOf = (key: Key): Buffer => Buffer.from(key, "latin1");
 const asBuffer = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+/** The indexed lookup key of an id or account: its first 8 bytes as a signed 64-bit integer. */
+const lookupKey = (b: Uint8Array): bigint => new DataView(b.buffer, b.byteOffset, 8).getBigInt64(0, false);
 
 /** A stable digest of the genesis, independent of key order in the file. */
 export function genesisHash(genesis: ReadonlyMap<string, number>): Uint8Array {
@@ -84,6 +88,10 @@ function openDatabase(path: string): Database {
   // The payments table's indexes take random-key inserts; a page cache that holds them keeps an
   // insert near 6 µs instead of 13 µs (measured at 100,000 payments). An upper bound, used as needed.
   client.run(`PRAGMA cache_size = -${CACHE_SIZE_KIB}`);
+  // Checkpoint the WAL into the database file every WAL_AUTOCHECKPOINT_PAGES instead of SQLite's
+  // 1,000: a page written by many commit groups is copied back once (measured at groups of 256:
+  // 21.9 → 17.1 µs a payment). Costs up to that much WAL on disk.
+  client.run(`PRAGMA wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
   client.run("PRAGMA foreign_keys = OFF");
   return client;
 }
@@ -93,6 +101,7 @@ export class Ledger implements ConsensusLedger {
   private stateHash: StateHash;
   private readonly genesisTotal: number;
   private paymentCount: number;
+  private latestWindowCache: number | null = null;
   private closed = false;
 
   private readonly findBySignedPart;
@@ -113,9 +122,9 @@ export class Ledger implements ConsensusLedger {
       .prepare();
     // Raw statement for the hot path's insert: its change count tells a duplicate (ON CONFLICT DO
     // NOTHING) without a lookup first, and Drizzle's prepared run() does not expose it.
-    this.insertPayment = client.prepare<unknown, [Buffer, Buffer, Buffer, Buffer, Buffer, number, number, number, number]>(
-      "INSERT INTO payments (id, signed_part, bytes, payer, payee, amount, timestamp_ms, window, accepted_at_ms) " +
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+    this.insertPayment = client.prepare<unknown, [Buffer, Buffer, Buffer, Buffer, Buffer, bigint, bigint, bigint, number, number, number, number]>(
+      "INSERT INTO payments (id, signed_part, bytes, payer, payee, id_key, payer_key, payee_key, amount, timestamp_ms, window, accepted_at_ms) " +
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
     );
     this.upsertAccount = db
       .insert(accounts)
@@ -212,6 +221,7 @@ export class Ledger implements ConsensusLedger {
     assertInvariant(stored !== undefined && Buffer.from(hash.bytes()).equals(stored.value), "stored state hash differs from the balances");
     this.stateHash = hash;
     this.paymentCount = this.client.query<{ n: number }, []>("SELECT count(*) AS n FROM payments").get()!.n;
+    this.latestWindowCache = this.readLatestWindow();
   }
 
   balance(id: Uint8Array): number | undefined {
@@ -240,12 +250,16 @@ export class Ledger implements ConsensusLedger {
         const payerBalance = balanceNow(payerKey);
         let decision = decideAgainstLedger(payment, { sameSignedPart: undefined, payerBalance });
         if (decision.kind === "apply") {
+          const id = paymentId(payment.bytes);
           const inserted = this.insertPayment.run(
-            asBuffer(paymentId(payment.bytes)),
+            asBuffer(id),
             asBuffer(signedPart(payment.bytes)),
             asBuffer(payment.bytes),
             asBuffer(payment.payer),
             asBuffer(payment.payee),
+            lookupKey(id),
+            lookupKey(payment.payer),
+            lookupKey(payment.payee),
             payment.amount,
             payment.timestampMs,
             window,
@@ -280,6 +294,7 @@ export class Ledger implements ConsensusLedger {
     for (const [key, balance] of staged) this.balances.set(key, balance);
     this.stateHash = hash;
     this.paymentCount += applied;
+    if (applied > 0 && (this.latestWindowCache === null || window > this.latestWindowCache)) this.latestWindowCache = window;
     return decisions;
   }
 
@@ -290,14 +305,22 @@ export class Ledger implements ConsensusLedger {
   }
 
   payment(id: Uint8Array): StoredPayment | undefined {
-    const row = this.db.select().from(payments).where(eq(payments.id, asBuffer(id))).get();
+    const row = this.db
+      .select()
+      .from(payments)
+      .where(and(eq(payments.idKey, lookupKey(id)), eq(payments.id, asBuffer(id))))
+      .get();
     return row && this.toStored(row);
   }
 
   /** An account's payments (as payer or payee), newest first; `beforeSeq` pages backwards. */
   transactions(account: Uint8Array, limit: number, beforeSeq?: number): StoredPayment[] {
     const id = asBuffer(account);
-    const involves = or(eq(payments.payer, id), eq(payments.payee, id));
+    const key = lookupKey(account);
+    const involves = or(
+      and(eq(payments.payerKey, key), eq(payments.payer, id)),
+      and(eq(payments.payeeKey, key), eq(payments.payee, id)),
+    );
     const rows = this.db
       .select()
       .from(payments)
@@ -375,8 +398,12 @@ export class Ledger implements ConsensusLedger {
     })();
   }
 
-  /** The highest window any stored payment belongs to, or null. */
+  /** The highest window any stored payment belongs to, or null. Kept in memory: asked every tick. */
   latestWindow(): number | null {
+    return this.latestWindowCache;
+  }
+
+  private readLatestWindow(): number | null {
     const row = this.client.query<{ w: number | null }, []>("SELECT max(window) AS w FROM payments").get();
     return row?.w ?? null;
   }
@@ -437,6 +464,7 @@ export class Ledger implements ConsensusLedger {
     for (const [key, balance] of staged) this.balances.set(key, balance);
     this.stateHash = hash;
     this.paymentCount -= rows.length;
+    this.latestWindowCache = this.readLatestWindow();
     return rows.length;
   }
 

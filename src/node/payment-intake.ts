@@ -5,7 +5,8 @@
 // one SQLite transaction with one fsync, where the ledger rules (duplicate, balance) are applied in
 // arrival order. Only after COMMIT returns is anyone told "accepted": an acknowledged payment is on
 // disk. Batching is also where the speed comes from: one fsync per group, not per payment.
-import { checkStateless, type Verify } from "../core/acceptance.ts";
+import { checkBeforeSignature, checkStateless, type Verify } from "../core/acceptance.ts";
+import type { VerifyPool } from "./verify-pool.ts";
 import type { Clock } from "../core/clock.ts";
 import type { ErrorCode } from "../core/errors.ts";
 import { paymentId, type Payment } from "../core/payment.ts";
@@ -31,6 +32,8 @@ export interface IntakeOptions {
   /** Called after each committed group with the payments it applied (for metrics, handover). */
   readonly onCommitted?: (applied: readonly Payment[], window: number) => void;
   readonly onError?: (error: unknown) => void;
+  /** Worker threads for signature checks; without, they run on this thread. */
+  readonly verifyPool?: VerifyPool;
 }
 
 interface Pending {
@@ -50,8 +53,21 @@ export interface IntakeStats {
   readonly commitSeconds: Histogram;
 }
 
+interface VerifyBatch {
+  readonly items: Pending[];
+  settled: boolean;
+}
+
+/** Payments per batch sent to a verification worker. */
+const VERIFY_BATCH_MAX = 64;
+
 export class PaymentIntake {
   private queue: Pending[] = [];
+  /** Passed the cheap rules; waiting to be sent to a verification worker. */
+  private unverified: Pending[] = [];
+  /** With a worker now. */
+  private readonly verifying = new Set<VerifyBatch>();
+  private dispatchScheduled = false;
   private flushScheduled = false;
   private stopped = false;
   readonly stats: IntakeStats = {
@@ -79,12 +95,70 @@ export class PaymentIntake {
     if (decodePayment(bytes) === null) return reject("PAYMENT_SIZE");
     const refusal = this.options.gate(nowMs);
     if (refusal !== null) return reject(refusal.code, refusal.message);
-    if (this.queue.length >= PENDING_PAYMENTS_MAX) return reject("OVERLOADED");
-    // The datagram's buffer may be reused by the socket: keep our own copy.
-    const result = checkStateless(new Uint8Array(bytes), nowMs, this.options.skewMs, this.options.verify);
+    if (this.pendingCount >= PENDING_PAYMENTS_MAX) return reject("OVERLOADED");
+    const pool = this.options.verifyPool;
+    if (pool === undefined) {
+      // The datagram's buffer may be reused by the socket: keep our own copy.
+      const result = checkStateless(new Uint8Array(bytes), nowMs, this.options.skewMs, this.options.verify);
+      if (!result.ok) return reject(result.code);
+      this.queue.push({ payment: result.payment, window: this.options.windowAt(nowMs), done });
+      this.scheduleFlush();
+      return;
+    }
+    // With workers: the cheap rules here, the signature in a worker, a batch at a time.
+    const result = checkBeforeSignature(new Uint8Array(bytes), nowMs, this.options.skewMs);
     if (!result.ok) return reject(result.code);
-    this.queue.push({ payment: result.payment, window: this.options.windowAt(nowMs), done });
-    this.scheduleFlush();
+    this.unverified.push({ payment: result.payment, window: this.options.windowAt(nowMs), done });
+    this.scheduleDispatch();
+  }
+
+  private scheduleDispatch(): void {
+    if (this.dispatchScheduled) return;
+    this.dispatchScheduled = true;
+    setImmediate(() => {
+      this.dispatchScheduled = false;
+      this.dispatch();
+    });
+  }
+
+  /** Hands waiting payments to the verification workers while they have room. */
+  private dispatch(): void {
+    const pool = this.options.verifyPool!;
+    while (this.unverified.length > 0 && pool.hasRoom) {
+      const batch: VerifyBatch = { items: this.unverified.splice(0, VERIFY_BATCH_MAX), settled: false };
+      this.verifying.add(batch);
+      pool.verify(batch.items.map((p) => p.payment.bytes)).then(
+        (valid) => {
+          this.settle(batch, (i) => valid[i] === 1);
+          this.scheduleFlush();
+          this.scheduleDispatch();
+        },
+        (error) => {
+          // A worker failed: check on this thread instead; nothing is lost.
+          this.options.onError?.(error);
+          this.settle(batch, (i) => this.verifyHere(batch.items[i]!.payment));
+          this.scheduleFlush();
+        },
+      );
+    }
+  }
+
+  private verifyHere(p: Payment): boolean {
+    return this.options.verify(p.signature, p.bytes.subarray(0, 76), p.payer);
+  }
+
+  /** Moves a verified batch on to the commit queue (or rejects), once: a flush may have done it. */
+  private settle(batch: VerifyBatch, isValid: (i: number) => boolean): void {
+    if (batch.settled) return;
+    batch.settled = true;
+    this.verifying.delete(batch);
+    batch.items.forEach((item, i) => {
+      if (isValid(i)) this.queue.push(item);
+      else {
+        this.count("SIGNATURE_INVALID");
+        item.done({ accepted: false, code: "SIGNATURE_INVALID", id: paymentId(item.payment.bytes) });
+      }
+    });
   }
 
   /** Submit as a promise, for HTTP. */
@@ -92,8 +166,11 @@ export class PaymentIntake {
     return new Promise((resolve) => this.submit(bytes, resolve));
   }
 
+  /** Payments accepted for checking and not yet answered. */
   get pendingCount(): number {
-    return this.queue.length;
+    let verifying = 0;
+    for (const b of this.verifying) verifying += b.items.length;
+    return this.queue.length + this.unverified.length + verifying;
   }
 
   private scheduleFlush(): void {
@@ -101,12 +178,25 @@ export class PaymentIntake {
     this.flushScheduled = true;
     setImmediate(() => {
       this.flushScheduled = false;
-      this.flush();
+      this.commitQueued();
     });
   }
 
-  /** Commits everything queued now, in groups. Synchronous: returns when all are answered. */
+  /**
+   * Commits everything queued now, in groups. Synchronous: returns when all are answered. Payments
+   * still waiting for a worker are checked here instead (a handover cannot wait for a worker).
+   */
   flush(): void {
+    for (const batch of [...this.verifying]) this.settle(batch, (i) => this.verifyHere(batch.items[i]!.payment));
+    if (this.unverified.length > 0) {
+      const batch: VerifyBatch = { items: this.unverified.splice(0), settled: false };
+      this.settle(batch, (i) => this.verifyHere(batch.items[i]!.payment));
+    }
+    this.commitQueued();
+  }
+
+  /** Commits the payments whose checks are done, in groups; the workers go on meanwhile. */
+  private commitQueued(): void {
     while (this.queue.length > 0) {
       const group = this.queue.splice(0, COMMIT_GROUP_PAYMENTS_MAX);
       this.commitGroup(group);

@@ -9,6 +9,8 @@ import { toHex } from "../core/bytes.ts";
 import { systemClock, type Clock } from "../core/clock.ts";
 import { Ledger } from "../ledger/ledger.ts";
 import { PaymentIntake } from "./payment-intake.ts";
+import { VerifyPool } from "./verify-pool.ts";
+import { availableParallelism } from "node:os";
 import { verifySignature } from "../core/verify.ts";
 import { createHttpApi } from "./http-api.ts";
 import { startUdpServer } from "./udp-server.ts";
@@ -127,7 +129,10 @@ async function startLocked(config: NodeConfig, keyPair: { seed: Uint8Array; publ
     log,
     flushIntake: () => intakeRef?.flush(),
   });
+  // Signature checks on the other cores: one worker per core beyond this thread's.
+  const verifyPool = new VerifyPool(Math.max(1, availableParallelism() - 1));
   const intake = new PaymentIntake({
+    verifyPool,
     ledger,
     clock,
     skewMs: network.skewMs,
@@ -198,6 +203,7 @@ async function startLocked(config: NodeConfig, keyPair: { seed: Uint8Array; publ
       // Stop taking payments, answer what is queued (committed first), then close.
       clearInterval(ticker);
       intake.stop();
+      verifyPool.close();
       udp.close();
       await http.stop(true);
       ledger.close();

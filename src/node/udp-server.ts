@@ -2,7 +2,7 @@
 import type { PaymentIntake } from "./payment-intake.ts";
 import { encodeAccepted, encodeRejected } from "../core/udp-reply.ts";
 
-export async function startUdpServer(opts: { host: string; port: number; intake: PaymentIntake }) {
+export async function startUdpServer(opts: { host: string; port: number; intake: PaymentIntake; onSendError?: () => void }) {
   const socket = await Bun.udpSocket({
     hostname: opts.host,
     port: opts.port,
@@ -14,9 +14,14 @@ export async function startUdpServer(opts: { host: string; port: number; intake:
           const reply = outcome.accepted
             ? encodeAccepted(outcome.id, requestBytes)
             : encodeRejected(outcome.code, outcome.id, requestBytes);
-          // A reply that cannot be sent (buffer full) is dropped: the client retransmits the same
-          // bytes, and the node answers from the ledger without applying twice.
-          sock.send(reply, port, address);
+          // A reply that cannot be sent (buffer full, or the client gone: ECONNREFUSED from an
+          // earlier ICMP) is dropped: a client that still waits retransmits the same bytes, and
+          // the node answers from the ledger without applying twice.
+          try {
+            sock.send(reply, port, address);
+          } catch {
+            opts.onSendError?.();
+          }
         });
       },
     },

@@ -57,6 +57,6 @@ test("migrate() creates the tables once and is idempotent", () => {
     .all()
     .map((r) => r.name);
   expect(indexes).toEqual(created("INDEX"));
-  expect(indexes).toEqual(expect.arrayContaining(["payments_id_unique", "payments_payee_seq", "payments_payer_seq", "payments_signed_part_unique"]));
+  expect(indexes).toEqual(expect.arrayContaining(["payments_id_key", "payments_payee_key_seq", "payments_payer_key_seq", "payments_signed_part_unique", "payments_window_seq"]));
   db.close();
 });
