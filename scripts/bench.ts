@@ -39,6 +39,7 @@ import { toHex } from "../src/core/bytes.ts";
 import { signedPart } from "../src/core/payment.ts";
 import type { NetworkFile } from "../src/core/network.ts";
 import { describe, runHandover } from "./bench-handover.ts";
+import { freePort } from "../src/io/free-port.ts";
 import { benchPayers, checkAgainstNoble, hostBusyCpuMs, signPayments, type BenchPayer, type ClientReport } from "./bench-common.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
@@ -362,23 +363,6 @@ async function startNode(ctx: Context, label: string): Promise<NodeUnderTest> {
     await Bun.sleep(25);
   }
   return { pid: proc.pid, port, command: args.map(shellQuote).join(" "), stop };
-}
-
-/** A port free on 127.0.0.1 for both TCP and UDP right now. */
-async function freePort(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
-    const port = server.port!;
-    server.stop(true);
-    try {
-      const udp = await Bun.udpSocket({ hostname: "127.0.0.1", port });
-      udp.close();
-      return port;
-    } catch {
-      // taken for UDP; try another
-    }
-  }
-  throw new Error("bench: no free port found");
 }
 
 /** User + system CPU ms of a process (all its threads), from /proc; null where there is no /proc. */

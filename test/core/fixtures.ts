@@ -55,17 +55,8 @@ export function nodeSha512(...parts: Uint8Array[]): Uint8Array {
   return new Uint8Array(h.digest());
 }
 
-/** mulberry32: a tiny seeded PRNG, so a failing random case replays exactly. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32, the simulator's seeded PRNG: a failing random case replays exactly. */
+export { prng } from "../../src/sim/simulator.ts";
 
 export function randomInt(rand: () => number, maxExclusive: number): number {
   return Math.floor(rand() * maxExclusive);

@@ -13,22 +13,7 @@ export function tempDir(prefix = "scryp-test-"): { path: string; cleanup: () => 
   return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
 }
 
-/** A port free on 127.0.0.1 for both TCP and UDP right now. */
-export async function freePort(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
-    const port = server.port!;
-    server.stop(true);
-    try {
-      const udp = await Bun.udpSocket({ hostname: "127.0.0.1", port });
-      udp.close();
-      return port;
-    } catch {
-      // taken for UDP; try another
-    }
-  }
-  throw new Error("no free port found");
-}
+export { freePort } from "../../src/io/free-port.ts";
 
 /** A deterministic key pair: seed = 32 bytes of `n`. */
 export function testKeyPair(n: number): KeyPair {

@@ -66,14 +66,19 @@ export function encodeRelay(m: Omit<Relay, "type" | "bytes">, seed: Uint8Array):
   let o = writeHeader(view, out, RELAY_TYPE, m.sender, m.window, m.sentAtMs);
   view.setUint32(o, m.first, false);
   o += 4;
-  view.setUint32(o, m.payments.length, false);
+  writePayments(view, out, o, m.payments);
+  return signInto(out, seed);
+}
+
+/** count (4) | count × 140 bytes, at offset o. */
+function writePayments(view: DataView, out: Uint8Array, o: number, payments: readonly Uint8Array[]): void {
+  view.setUint32(o, payments.length, false);
   o += 4;
-  for (const p of m.payments) {
+  for (const p of payments) {
     if (p.length !== PAYMENT_SIZE_BYTES) throw new RangeError("a payment is 140 bytes");
     out.set(p, o);
     o += PAYMENT_SIZE_BYTES;
   }
-  return signInto(out, seed);
 }
 
 function writeHeader(view: DataView, out: Uint8Array, type: number, sender: Uint8Array, window: number, sentAtMs: number): number {
@@ -104,13 +109,7 @@ export function encodeHandover(m: Omit<Handover, "type" | "bytes">, seed: Uint8A
   o += 32;
   out.set(m.hash, o);
   o += 32;
-  view.setUint32(o, m.payments.length, false);
-  o += 4;
-  for (const p of m.payments) {
-    if (p.length !== PAYMENT_SIZE_BYTES) throw new RangeError("a payment is 140 bytes");
-    out.set(p, o);
-    o += PAYMENT_SIZE_BYTES;
-  }
+  writePayments(view, out, o, m.payments);
   return signInto(out, seed);
 }
 
