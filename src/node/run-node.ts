@@ -19,6 +19,7 @@ import { Coordinator } from "../core/consensus/coordinator.ts";
 import { createPeerApi } from "./peer-api.ts";
 import { PeerLink } from "./peer-link.ts";
 import { createStatusPage } from "./status-page.tsx";
+import { PeerClocks } from "./peer-clock.ts";
 import { metricsHandler } from "./metrics.ts";
 import type { Logger } from "./log.ts";
 import { VERSION, COMMIT } from "../version.ts";
@@ -29,6 +30,9 @@ export const NETWORK_FILE_NAME = "network.json";
 export const LEDGER_FILE_NAME = "ledger.sqlite";
 /** How often the coordinator looks at the clock: the precision of handovers and deadlines. */
 const TICK_MS = 50;
+/** Peer clocks are compared a few seconds after start (peers starting too), then every minute. */
+const CLOCK_CHECK_FIRST_MS = 5_000;
+const CLOCK_CHECK_INTERVAL_MS = 60_000;
 /** Relayed payments checked per slice: ~20 ms of work, so requests are never kept waiting long. */
 const PREVERIFY_SLICE = 500;
 
@@ -165,7 +169,21 @@ async function startLocked(config: NodeConfig, keyPair: { seed: Uint8Array; publ
     });
   };
   app.route("/peer", createPeerApi({ coordinator, ledger, clock, run: peers.run, schedulePreverify }));
-  app.route("/", createStatusPage({ ledger, network, clock, keyHex, selfIndex: index, version: `${VERSION} (${COMMIT})`, status: (nowMs) => coordinator.status(nowMs), pendingCount: () => intake.pendingCount }));
+  const peerClocks = new PeerClocks(network, index, clock);
+  app.route(
+    "/",
+    createStatusPage({
+      ledger,
+      network,
+      clock,
+      keyHex,
+      selfIndex: index,
+      version: `${VERSION} (${COMMIT})`,
+      status: (nowMs) => coordinator.status(nowMs),
+      pendingCount: () => intake.pendingCount,
+      peerClocks,
+    }),
+  );
   app.get("/metrics", metricsHandler({ version: VERSION, commit: COMMIT, intake, coordinator, peers, ledger }));
   let http: ReturnType<typeof Bun.serve>;
   let udp: Awaited<ReturnType<typeof startUdpServer>>;
@@ -186,6 +204,19 @@ async function startLocked(config: NodeConfig, keyPair: { seed: Uint8Array; publ
   // The schedule runs from this server's own clock; a tick every TICK_MS drives handovers,
   // deadlines and catch-up.
   const ticker = setInterval(() => peers.run(coordinator.tick(clock.now())), TICK_MS);
+  // Every server runs the schedule from its own clock: warn when a peer's is off by more than
+  // half the skew (then two servers may both believe they are alpha near a switch).
+  const clockCheck = () =>
+    void peerClocks.read().then((snapshot) => {
+      for (const p of snapshot.peers) {
+        if (p.self || p.offsetMs === null) continue;
+        if (Math.abs(p.offsetMs) - (p.roundTripMs ?? 0) / 2 > network.skewMs / 2) {
+          log.warn("peers", `clock off from ${p.address} by ${(p.offsetMs / 1000).toFixed(2)} s, more than skew/2 (${network.skewMs / 2000} s): check NTP on both servers`, { peer: p.key });
+        }
+      }
+    });
+  const clockChecker = network.servers.length > 1 ? setInterval(clockCheck, CLOCK_CHECK_INTERVAL_MS) : null;
+  const firstClockCheck = network.servers.length > 1 ? setTimeout(clockCheck, CLOCK_CHECK_FIRST_MS) : null;
   peers.run(coordinator.tick(clock.now()));
 
   let stopped = false;
@@ -202,6 +233,8 @@ async function startLocked(config: NodeConfig, keyPair: { seed: Uint8Array; publ
       stopped = true;
       // Stop taking payments, answer what is queued (committed first), then close.
       clearInterval(ticker);
+      if (clockChecker !== null) clearInterval(clockChecker);
+      if (firstClockCheck !== null) clearTimeout(firstClockCheck);
       intake.stop();
       verifyPool.close();
       udp.close();

@@ -93,6 +93,8 @@ const PULL_INTERVAL_MS_MAX = 5_000;
 const WINDOWS_REMEMBERED = 8;
 /** Recent consensus events kept for the status page. */
 const EVENTS_KEPT = 20;
+/** A resync logs its progress every this many payments. */
+const RESYNC_PROGRESS_EVERY = 100_000;
 /** The alpha relays what it accepted at most this often, and at once when this many are waiting. */
 const RELAY_INTERVAL_MS = 100;
 const RELAY_PAYMENTS_MAX = 10_000;
@@ -627,6 +629,10 @@ export class Coordinator {
         while (end < payments.length && payments[end]!.window === w) end++;
         if (w > base && w <= window) skipped += this.applyBatch(w, payments.slice(start, end).map((p) => p.bytes), nowMs).skipped;
         else skipped += end - start;
+        // A large catch-up takes a while: say how far it is.
+        if (Math.floor(end / RESYNC_PROGRESS_EVERY) > Math.floor(start / RESYNC_PROGRESS_EVERY)) {
+          this.o.log.info("coordinator", `resync to window ${window}: applied ${end} of ${payments.length} payment(s)`);
+        }
         start = end;
       }
       if (!equalBytes(this.o.ledger.stateHashBytes(), hash)) return false;
