@@ -1,7 +1,7 @@
 // The client subcommands: keygen, pay, balance.
 import { join } from "node:path";
 import { parse, value, KeyHexSchema, AmountSchema, UrlSchema, NonEmptySchema, UsageError } from "./args.ts";
-import { loadOrCreateSeed } from "../io/seed-file.ts";
+import { loadOrCreateSeed, loadSeed } from "../io/seed-file.ts";
 import { fromHex, toHex } from "../core/bytes.ts";
 import { systemClock } from "../core/clock.ts";
 import { pay } from "../client/pay.ts";
@@ -58,6 +58,7 @@ export async function payCommand(argv: string[]): Promise<number> {
     onWait: (ms, address) => {
       if (ms >= 100) err(`waiting ${(ms / 1000).toFixed(1)} s for ${address} to start accepting (blackout)`);
     },
+    onRetry: (address, ms) => err(`${address} is not accepting yet; trying again in ${ms} ms`),
   });
   if (result.accepted) {
     out(`accepted: payment ${result.id} (${amount} scryp to ${toHex(payee)}, by ${result.server})`);
@@ -88,7 +89,7 @@ export async function balanceCommand(argv: string[]): Promise<number> {
     idHex = value(KeyHexSchema, positionals[0], "ID");
   } else {
     const seedPath = values.seed === undefined ? DEFAULT_SEED : value(NonEmptySchema, values.seed, "--seed");
-    idHex = toHex(loadOrCreateSeed(seedPath).keyPair.publicKey);
+    idHex = toHex(loadSeed(seedPath).publicKey);
   }
   const target = targetFrom(values);
   const answers = await askAllBalances(target, idHex);

@@ -27,9 +27,14 @@ const OPERATING_ERRORS = [NetworkFileError, SeedFileError, NodeStartError, Genes
 
 async function main(argv: string[]): Promise<number | "running"> {
   const [command, ...rest] = argv;
-  if (command === undefined || command === "--help" || command === "-h" || command === "help") {
+  if (command === undefined) {
+    // No command is a usage error: the help goes to stderr, as error output.
+    process.stderr.write(MAIN_HELP);
+    return 2;
+  }
+  if (command === "--help" || command === "-h" || command === "help") {
     process.stdout.write(MAIN_HELP);
-    return command === undefined ? 2 : 0;
+    return 0;
   }
   if (command === "--version" || command === "-v") {
     process.stdout.write(`scryp ${VERSION} (${COMMIT})\n`);

@@ -40,7 +40,15 @@ export async function nodeCommand(argv: string[]): Promise<number | "running"> {
       },
     );
   };
-  process.once("SIGINT", () => shutdown("SIGINT"));
-  process.once("SIGTERM", () => shutdown("SIGTERM"));
+  // Every signal is handled (not just the first): a process group's kill (systemd, `timeout`,
+  // the devnet forwarding one) can deliver two, and the default action would skip the flush.
+  let stopping = false;
+  const onSignal = (signal: string) => {
+    if (stopping) return log.info("node", `${signal}: already stopping`);
+    stopping = true;
+    shutdown(signal);
+  };
+  process.on("SIGINT", () => onSignal("SIGINT"));
+  process.on("SIGTERM", () => onSignal("SIGTERM"));
   return "running";
 }

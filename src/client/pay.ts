@@ -22,6 +22,8 @@ export interface PayOptions {
   readonly clock: Clock;
   /** Called when the client waits out a blackout, with how long. */
   readonly onWait?: (ms: number, serverAddress: string) => void;
+  /** Called before trying again after NOT_ACCEPTING. */
+  readonly onRetry?: (serverAddress: string, ms: number) => void;
 }
 
 /** Picks the server to send to now, waiting out a blackout instead of sending into it. */
@@ -43,7 +45,25 @@ async function chooseServer(opts: PayOptions): Promise<{ host: string; port: num
   return server;
 }
 
+/**
+ * NOT_ACCEPTING from the server the schedule names means it is about to accept (the previous
+ * window's agreement is a moment away) or the clocks differ a little: try again, a few times.
+ * Each attempt is a new payment (new timestamp); the refused one was not accepted, so nothing
+ * can apply twice.
+ */
+const NOT_ACCEPTING_RETRIES_MAX = 4;
+const NOT_ACCEPTING_RETRY_MS = 500;
+
 export async function pay(opts: PayOptions): Promise<PayResult> {
+  for (let attempt = 0; ; attempt++) {
+    const result = await payOnce(opts);
+    if (result.accepted || result.code !== "NOT_ACCEPTING" || attempt >= NOT_ACCEPTING_RETRIES_MAX) return result;
+    opts.onRetry?.(result.server, NOT_ACCEPTING_RETRY_MS);
+    await Bun.sleep(NOT_ACCEPTING_RETRY_MS);
+  }
+}
+
+async function payOnce(opts: PayOptions): Promise<PayResult> {
   const server = await chooseServer(opts);
   const timestampMs = opts.clock.now();
   const bytes = buildPayment({

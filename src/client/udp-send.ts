@@ -4,6 +4,15 @@
 import { decodeReply, type UdpReply } from "../core/udp-reply.ts";
 import { PAY_RETRANSMIT_INTERVAL_MS, PAY_RETRANSMITS_MAX } from "../core/limits.ts";
 
+/** Whether a reply's source address is the host we sent to (IPv4-mapped forms included). */
+function sameHost(fromAddress: string, host: string): boolean {
+  const strip = (a: string) => a.replace(/^::ffff:/, "").replace(/^\[|\]$/g, "").toLowerCase();
+  const h = strip(host);
+  // A host name resolves to an address we do not see here: then the port must do.
+  const isIpLiteral = /^[0-9.]+$/.test(h) || h.includes(":");
+  return !isIpLiteral || strip(fromAddress) === h;
+}
+
 export class NoReplyError extends Error {
   override name = "NoReplyError";
 }
@@ -20,8 +29,9 @@ export async function sendPaymentUdp(
   const replied = new Promise<UdpReply>((resolve) => (resolveReply = resolve));
   const socket = await Bun.udpSocket({
     socket: {
-      data(_sock, data, fromPort) {
-        if (fromPort !== port) return;
+      data(_sock, data, fromPort, fromAddress) {
+        // Only the server asked may answer (a reply from elsewhere is ignored, not trusted).
+        if (fromPort !== port || !sameHost(fromAddress, host)) return;
         const reply = decodeReply(new Uint8Array(data), bytes.length);
         if (reply.kind !== "malformed") resolveReply(reply);
       },

@@ -81,12 +81,8 @@ export class PeerLink {
     for (const i of effect.sources) {
       try {
         this.log.info("peers", `fetching windows ${effect.afterWindow + 1}..${effect.window} from ${this.network.servers[i]!.address}`);
-        const r = await fetch(`${this.base(i)}/peer/payments?after=${effect.afterWindow}&upto=${effect.window}`, {
-          signal: AbortSignal.timeout(RESYNC_TIMEOUT_MS),
-        });
-        if (!r.ok) throw new Error(`HTTP ${r.status}`);
-        const rows = decodePaymentRows(new Uint8Array(await r.arrayBuffer()));
-        if (rows === null) throw new Error("malformed payment rows");
+        const rows: { window: number; bytes: Uint8Array }[] = [];
+        await this.fetchRange(i, effect.afterWindow, effect.window, rows);
         if (this.coordinator.completeResync(effect.afterWindow, effect.window, effect.hash, rows, this.clock.now())) return;
         throw new Error("the fetched payments do not give the agreed hash");
       } catch (e) {
@@ -94,5 +90,25 @@ export class PeerLink {
       }
     }
     this.coordinator.resyncFailed(this.clock.now(), "no source gave the agreed ledger");
+  }
+
+  /**
+   * Fetches the payments of windows (after, upto] into `rows`, in order. A source answers at most
+   * RESYNC_PAYMENTS_MAX rows at once (413 beyond): the range is then split in two and each half
+   * fetched in turn, so a server any distance behind catches up in steps.
+   */
+  private async fetchRange(i: number, after: number, upto: number, rows: { window: number; bytes: Uint8Array }[]): Promise<void> {
+    const r = await fetch(`${this.base(i)}/peer/payments?after=${after}&upto=${upto}`, { signal: AbortSignal.timeout(RESYNC_TIMEOUT_MS) });
+    if (r.status === 413 && upto - after > 1) {
+      const middle = after + Math.floor((upto - after) / 2);
+      await this.fetchRange(i, after, middle, rows);
+      await this.fetchRange(i, middle, upto, rows);
+      return;
+    }
+    if (!r.ok) throw new Error(`HTTP ${r.status}`);
+    const page = decodePaymentRows(new Uint8Array(await r.arrayBuffer()));
+    if (page === null) throw new Error("malformed payment rows");
+    for (const row of page) rows.push(row);
+    if (page.length > 0) this.log.info("peers", `resync: fetched ${rows.length} payment(s) so far (windows up to ${upto})`);
   }
 }

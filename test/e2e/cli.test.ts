@@ -54,10 +54,18 @@ describe("version and help", () => {
     }
   });
 
-  test("no command prints the main usage and exits 2", async () => {
+  test("no command prints the main usage on stderr (a usage error) and exits 2", async () => {
     const r = await runScryp([], cwd);
     expect(r.exitCode).toBe(2);
-    expect(r.stdout).toContain("Usage: scryp <command> [options]");
+    expect(r.stderr).toContain("Usage: scryp <command> [options]");
+    expect(r.stdout).toBe("");
+  });
+
+  test("balance without ID does not create a missing seed file: it says how to make one", async () => {
+    const r = await runScryp(["balance", "--seed", "tpyo.seed", "--node", "http://127.0.0.1:9"], cwd);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain("no seed file tpyo.seed");
+    expect(await Bun.file(`${cwd}/tpyo.seed`).exists()).toBe(false);
   });
 
   test.each([

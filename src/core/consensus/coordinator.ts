@@ -187,11 +187,21 @@ export class Coordinator {
         message: `this server is not accepting payments now; server ${who.keyHex} (${who.address}) accepts from ${new Date(next.fromMs).toISOString()} until ${new Date(next.untilMs).toISOString()}`,
       };
     }
-    if (this.syncing !== null) return { code: "NOT_ACCEPTING", message: "this server is catching up with the agreed ledger; try again in a moment" };
+    const me = this.o.network.servers[this.self]!;
+    const until = new Date(blackoutStartMs(roles.window, this.schedule)).toISOString();
+    if (this.syncing !== null) {
+      return {
+        code: "NOT_ACCEPTING",
+        message: `server ${me.keyHex} (${me.address}) is the alpha until ${until} but is catching up with the agreed ledger; it accepts as soon as it has (try again in a moment)`,
+      };
+    }
     // Accepting before the previous window is agreed here is how double spends get in: a payer
     // could spend again what the previous alpha already accepted. A lone server agrees with itself.
     if (this.n > 1 && this.agreedCheckpoint.window !== roles.window - 1) {
-      return { code: "NOT_ACCEPTING", message: "this server is waiting for the previous window's handover to be agreed; try again in a moment" };
+      return {
+        code: "NOT_ACCEPTING",
+        message: `server ${me.keyHex} (${me.address}) is the alpha until ${until} and accepts once the previous window's handover is agreed (normally within a second; try again in a moment)`,
+      };
     }
     return null;
   }
