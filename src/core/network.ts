@@ -17,18 +17,18 @@ const KEY_HEX = /^[0-9a-f]{64}$/;
 // host:port, host being a name, IPv4, or [IPv6].
 const ADDRESS = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
 
-const keyHex = v.pipe(v.string(), v.regex(KEY_HEX, "must be 64 lowercase hex digits"));
+const keyHex = v.pipe(v.string("must be a string of 64 lowercase hex digits"), v.regex(KEY_HEX, "must be 64 lowercase hex digits"));
 const address = v.pipe(
-  v.string(),
+  v.string('must be a string "host:port"'),
   v.regex(ADDRESS, 'must be "host:port"'),
   v.check((a) => {
     const port = Number(a.slice(a.lastIndexOf(":") + 1));
     return port >= 1 && port <= 65535;
   }, "port must be 1 to 65535"),
 );
-const positiveMs = v.pipe(v.number(), v.integer("must be a whole number of ms"), v.minValue(1, "must be at least 1 ms"));
-const nonNegativeMs = v.pipe(v.number(), v.integer("must be a whole number of ms"), v.minValue(0, "must not be negative"));
-const balance = v.pipe(v.number(), v.integer("must be a whole number"), v.minValue(0, "must not be negative"), v.maxValue(SUPPLY, `must be at most ${SUPPLY}`));
+const positiveMs = v.pipe(v.number("must be a number of ms"), v.integer("must be a whole number of ms"), v.minValue(1, "must be at least 1 ms"));
+const nonNegativeMs = v.pipe(v.number("must be a number of ms"), v.integer("must be a whole number of ms"), v.minValue(0, "must not be negative"));
+const balance = v.pipe(v.number("must be a number of scryp"), v.integer("must be a whole number"), v.minValue(0, "must not be negative"), v.maxValue(SUPPLY, `must be at most ${SUPPLY}`));
 
 export const NetworkFileSchema = v.pipe(
   v.strictObject({
@@ -86,6 +86,17 @@ export class NetworkFileError extends Error {
   }
 }
 
+/** valibot's words for a missing or unknown key and a wrong top-level type, in plain ones. */
+function plainMessage(issue: v.BaseIssue<unknown>): string {
+  if (issue.kind === "schema" && issue.type === "strict_object" && issue.received === "undefined") return "is missing";
+  if (issue.kind === "schema" && issue.type === "strict_object" && issue.expected === "never") return "is not a field of the network file";
+  if (issue.kind === "schema" && issue.type === "strict_object" && issue.expected === "Object") return "the network file must be a JSON object";
+  if (issue.type === "array" && issue.expected === "Array") return "must be a list";
+  if (issue.type === "record" && issue.expected === "Object") return "must be an object of account id to balance";
+  if (issue.type === "strict_object" && issue.expected === "Object") return "must be an object";
+  return issue.message;
+}
+
 function pathOf(issue: v.BaseIssue<unknown>): string {
   if (!issue.path || issue.path.length === 0) return "(top level)";
   let out = "";
@@ -106,10 +117,17 @@ export function splitAddress(addr: string): { host: string; port: number } {
 
 /** Validates parsed JSON. Throws NetworkFileError naming the first field at fault. */
 export function parseNetwork(json: unknown): Network {
+  // valibot reads a JSON array as an object; a network file and its genesis are never lists.
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    throw new NetworkFileError("(top level)", "the network file must be a JSON object");
+  }
+  if (Array.isArray((json as { genesis?: unknown }).genesis)) {
+    throw new NetworkFileError("genesis", "must be an object of account id to balance");
+  }
   const result = v.safeParse(NetworkFileSchema, json);
   if (!result.success) {
     const issue = result.issues[0];
-    throw new NetworkFileError(pathOf(issue), issue.message);
+    throw new NetworkFileError(pathOf(issue), plainMessage(issue));
   }
   const file = result.output;
   return {

@@ -277,3 +277,28 @@ describe("parseNetworkText", () => {
     }
   });
 });
+
+describe("network file errors are in plain words", () => {
+  const KEY = "a".repeat(64);
+  const cases: [string, unknown, string, string][] = [
+    ["a list at the top level", [], "(top level)", "the network file must be a JSON object"],
+    ["a number at the top level", 5, "(top level)", "the network file must be a JSON object"],
+    ["genesis as a list", { servers: [{ key: KEY, address: "h:1" }], genesis: [] }, "genesis", "must be an object of account id to balance"],
+    ["a missing field", { servers: [{ key: KEY, address: "h:1" }] }, "genesis", "is missing"],
+    ["an unknown field", { servers: [{ key: KEY, address: "h:1" }], genesis: {}, extra: 1 }, "extra", "is not a field of the network file"],
+    ["a time that is not a number", { servers: [{ key: KEY, address: "h:1" }], genesis: {}, interval: "x" }, "interval", "must be a number of ms"],
+    ["servers not a list", { servers: {}, genesis: {} }, "servers", "must be a list"],
+  ];
+  for (const [name, json, field, message] of cases) {
+    test(name, () => {
+      try {
+        parseNetwork(json);
+        throw new Error("parsed");
+      } catch (e) {
+        expect(e).toBeInstanceOf(NetworkFileError);
+        expect((e as NetworkFileError).field).toBe(field);
+        expect((e as Error).message).toBe(`network file: ${field}: ${message}`);
+      }
+    });
+  }
+});
