@@ -1,15 +1,12 @@
 // Where a client sends: every server of a network file (it computes the alpha itself), or one
 // node given by URL (it then asks that node for its network file).
 import { readNetworkFile } from "../io/network-file.ts";
-import { parseNetwork, type Network, type ServerEntry } from "../core/network.ts";
+import { httpBase, parseNetwork, type Network, type ServerEntry } from "../core/network.ts";
+
+export { httpBase };
 import { requestJson, UnreachableError } from "./http-client.ts";
 
 export type Target = { kind: "network"; network: Network } | { kind: "node"; url: URL };
-
-export function httpBase(server: { host: string; port: number }): string {
-  const host = server.host.includes(":") ? `[${server.host}]` : server.host;
-  return `http://${host}:${server.port}`;
-}
 
 /** The network of a target: read from the file, or fetched from the node's GET /network. */
 export async function resolveNetwork(target: Target): Promise<Network> {

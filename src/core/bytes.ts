@@ -12,6 +12,11 @@ export function fromHex(text: string, lengthBytes: number): Uint8Array | null {
   return new Uint8Array(Buffer.from(text, "hex"));
 }
 
+/** Bytes as a string of the same length (latin1): a cheap, exact Map or Set key. */
+export function bytesKey(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
+}
+
 export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;

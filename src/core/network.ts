@@ -108,6 +108,12 @@ function pathOf(issue: v.BaseIssue<unknown>): string {
   return out;
 }
 
+/** The HTTP base URL of a server (IPv6 hosts in brackets): clients and peers both use it. */
+export function httpBase(server: { host: string; port: number }): string {
+  const host = server.host.includes(":") ? `[${server.host}]` : server.host;
+  return `http://${host}:${server.port}`;
+}
+
 export function splitAddress(addr: string): { host: string; port: number } {
   const colon = addr.lastIndexOf(":");
   let host = addr.slice(0, colon);

@@ -12,6 +12,7 @@ import * as ed from "@noble/ed25519";
 import { createPublicKey, verify as nodeVerify, type KeyObject } from "node:crypto";
 import "./keys.ts"; // installs the synchronous SHA-512 noble needs
 import { KEY_BYTES, SIGNATURE_BYTES } from "./limits.ts";
+import { bytesKey } from "./bytes.ts";
 
 export function verifyNoble(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
   if (signature.length !== SIGNATURE_BYTES || publicKey.length !== KEY_BYTES) return false;
@@ -63,7 +64,7 @@ const KEY_CACHE_ENTRIES_MAX = 100_000;
 const keyCache = new Map<string, KeyObject | null>();
 
 function nativeKey(publicKey: Uint8Array): KeyObject | null {
-  const cacheKey = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString("latin1");
+  const cacheKey = bytesKey(publicKey);
   const cached = keyCache.get(cacheKey);
   if (cached !== undefined) return cached;
   let key: KeyObject | null = null;

@@ -17,7 +17,7 @@ import { migrate } from "./migrate.ts";
 import { decideAgainstLedger, type LedgerDecision } from "../core/acceptance.ts";
 import { decodePayment, paymentId, signedPart, type Payment } from "../core/payment.ts";
 import { StateHash } from "../core/state-hash.ts";
-import { sha256 } from "../core/bytes.ts";
+import { bytesKey, sha256 } from "../core/bytes.ts";
 import { BALANCE_MAX, SUPPLY } from "../core/limits.ts";
 import type { Checkpoint, ConsensusLedger } from "../core/consensus/coordinator.ts";
 
@@ -66,7 +66,7 @@ export const CHECKPOINTS_KEPT = 16;
 
 
 type Key = string; // a 32-byte id as a latin1 string: a cheap Map key
-const keyOf = (id: Uint8Array): Key => Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString("latin1");
+const keyOf: (id: Uint8Array) => Key = bytesKey;
 const idOf = (key: Key): Buffer => Buffer.from(key, "latin1");
 const asBuffer = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 /** The indexed lookup key of an id or account: its first 8 bytes as a signed 64-bit integer. */
@@ -102,6 +102,8 @@ export class Ledger implements ConsensusLedger {
   private readonly genesisTotal: number;
   private paymentCount: number;
   private latestWindowCache: number | null = null;
+  /** The sum of every balance, kept as balances change (checked against a full sum on load). */
+  private supply = 0;
   private closed = false;
 
   private readonly findBySignedPart;
@@ -204,6 +206,20 @@ export class Ledger implements ConsensusLedger {
     return keep;
   }
 
+  /**
+   * Puts committed balance changes into memory, keeping the sum of all balances as it goes so
+   * totals() need not walk the ledger (it is asked on every GET /status). Nothing mints: the sum
+   * must still be the genesis total.
+   */
+  private install(staged: ReadonlyMap<Key, number>, hash: StateHash): void {
+    for (const [key, balance] of staged) {
+      this.supply += balance - (this.balances.get(key) ?? 0);
+      this.balances.set(key, balance);
+    }
+    this.stateHash = hash;
+    assertInvariant(this.supply === this.genesisTotal, `balances sum to ${this.supply}, genesis to ${this.genesisTotal}`);
+  }
+
   /** Reads every balance back and checks the invariants before serving anything. */
   private load(): void {
     let total = 0;
@@ -217,6 +233,7 @@ export class Ledger implements ConsensusLedger {
       hash.change(row.id, 0, row.balance);
     }
     assertInvariant(total === this.genesisTotal, `balances sum to ${total}, genesis to ${this.genesisTotal}`);
+    this.supply = total;
     const stored = this.db.select().from(meta).where(eq(meta.key, META_STATE_HASH)).get();
     assertInvariant(stored !== undefined && Buffer.from(hash.bytes()).equals(stored.value), "stored state hash differs from the balances");
     this.stateHash = hash;
@@ -291,8 +308,7 @@ export class Ledger implements ConsensusLedger {
       this.putMeta.run({ key: META_STATE_HASH, value: asBuffer(hash.bytes()) });
     })();
 
-    for (const [key, balance] of staged) this.balances.set(key, balance);
-    this.stateHash = hash;
+    this.install(staged, hash);
     this.paymentCount += applied;
     if (applied > 0 && (this.latestWindowCache === null || window > this.latestWindowCache)) this.latestWindowCache = window;
     return decisions;
@@ -358,9 +374,7 @@ export class Ledger implements ConsensusLedger {
   }
 
   totals(): Totals {
-    let supply = 0;
-    for (const b of this.balances.values()) supply += b;
-    return { accounts: this.balances.size, payments: this.paymentCount, supply, stateHash: this.stateHash.hex() };
+    return { accounts: this.balances.size, payments: this.paymentCount, supply: this.supply, stateHash: this.stateHash.hex() };
   }
 
   stateHashHex(): string {
@@ -461,8 +475,7 @@ export class Ledger implements ConsensusLedger {
       for (const [key, balance] of staged) this.upsertAccount.run({ id: idOf(key), balance });
       this.putMeta.run({ key: META_STATE_HASH, value: asBuffer(hash.bytes()) });
     })();
-    for (const [key, balance] of staged) this.balances.set(key, balance);
-    this.stateHash = hash;
+    this.install(staged, hash);
     this.paymentCount -= rows.length;
     this.latestWindowCache = this.readLatestWindow();
     return rows.length;

@@ -5,7 +5,7 @@
 // Measured like NTP, from one GET /status: offset = peer's clock − the midpoint of the request.
 // Every request is bounded by a timeout, and one measurement is shared by every page open for a
 // while, so a page left open cannot make this server flood its peers.
-import type { Network } from "../core/network.ts";
+import { httpBase, type Network } from "../core/network.ts";
 import type { Clock } from "../core/clock.ts";
 
 /** A peer that does not answer within this is shown as unreachable. */
@@ -65,10 +65,9 @@ export class PeerClocks {
   private async measureOne(i: number, key: string, address: string): Promise<PeerClockReading> {
     if (i === this.selfIndex) return { key, address, self: true, offsetMs: 0, roundTripMs: 0, error: null };
     const server = this.network.servers[i]!;
-    const host = server.host.includes(":") ? `[${server.host}]` : server.host;
     const sentMs = this.clock.now();
     try {
-      const status = await this.fetchPeer(`http://${host}:${server.port}/status`, AbortSignal.timeout(PEER_CLOCK_TIMEOUT_MS));
+      const status = await this.fetchPeer(`${httpBase(server)}/status`, AbortSignal.timeout(PEER_CLOCK_TIMEOUT_MS));
       const receivedMs = this.clock.now();
       const peerNowMs = status?.clock?.nowMs;
       if (typeof peerNowMs !== "number" || !Number.isFinite(peerNowMs)) throw new Error("its /status has no clock");

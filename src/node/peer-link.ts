@@ -1,7 +1,7 @@
 // Carries out the coordinator's effects over HTTP: broadcasts to peers, certificate pulls and
 // resyncs. Every request is bounded by a timeout; failures are logged and counted, never thrown.
 import type { Coordinator, Effect } from "../core/consensus/coordinator.ts";
-import type { Network } from "../core/network.ts";
+import { httpBase, type Network } from "../core/network.ts";
 import type { Clock } from "../core/clock.ts";
 import type { Logger } from "../core/logger.ts";
 import { decodePaymentRows } from "./peer-api.ts";
@@ -24,8 +24,7 @@ export class PeerLink {
   ) {}
 
   private base(i: number): string {
-    const s = this.network.servers[i]!;
-    return `http://${s.host.includes(":") ? `[${s.host}]` : s.host}:${s.port}`;
+    return httpBase(this.network.servers[i]!);
   }
 
   private others(): number[] {

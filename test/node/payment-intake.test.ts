@@ -113,8 +113,8 @@ describe("acceptance happens after the commit", () => {
     expect(stored.window).toBe(windowOf(T0));
     expect(stored.acceptedAtMs).toBe(T0 + 400);
     // One group, one commit.
-    expect(r.intake.stats.groups).toBe(1);
-    expect(r.intake.stats.groupPaymentsMax).toBe(2);
+    expect(r.intake.stats.groupPayments.snapshot().count).toBe(1);
+    expect(r.intake.stats.groupPayments.snapshot().max).toBe(2);
   });
 
   test("payments queued across a window switch are recorded under their own windows", () => {
@@ -351,7 +351,7 @@ describe("retransmissions", () => {
     expect(r.t.ledger.balance(alice.publicKey)).toBe(400);
     expect(r.t.ledger.balance(bob.publicKey)).toBe(700);
     expect(r.t.ledger.totals().payments).toBe(1);
-    expect(r.intake.stats.groups).toBe(1);
+    expect(r.intake.stats.groupPayments.snapshot().count).toBe(1);
     expect(r.committed).toHaveLength(1);
     expect(r.committed[0]!.applied).toHaveLength(1);
     // And in a later group, after the payment spent most of the balance: still accepted, not applied.

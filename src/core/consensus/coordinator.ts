@@ -15,7 +15,7 @@
 import type { Network } from "../network.ts";
 import type { Verify } from "../acceptance.ts";
 import type { ErrorCode } from "../errors.ts";
-import { equalBytes, toHex } from "../bytes.ts";
+import { bytesKey, equalBytes, toHex } from "../bytes.ts";
 import { decodePayment } from "../payment.ts";
 import {
   alphaOf,
@@ -67,8 +67,6 @@ export type Effect =
   | { readonly kind: "pull-certificates" }
   /** Fetch payments of windows (afterWindow, window] from one of `sources`; answer to completeResync. */
   | { readonly kind: "resync"; readonly afterWindow: number; readonly window: number; readonly hash: Uint8Array; readonly sources: readonly number[] };
-
-const latin1 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("latin1");
 
 export type ReceiveResult = { ok: true; effects: Effect[] } | { ok: false; reason: string; effects: Effect[] };
 
@@ -342,7 +340,7 @@ export class Coordinator {
       if (p !== null && this.o.verify(p.signature, bytes.subarray(0, 76), p.payer)) {
         let set = this.verified.get(window);
         if (!set) this.verified.set(window, (set = new Set()));
-        set.add(latin1(bytes));
+        set.add(bytesKey(bytes));
       }
       // In order, valid or not: the speculation replays the alpha's sequence as the handover will.
       let list = byWindow.get(window);
@@ -474,7 +472,7 @@ export class Coordinator {
       if (p === null || p.amount < 1 || equalBytes(p.payer, p.payee)) continue;
       if (!timestampFitsWindow(p.timestampMs, window, this.o.network.skewMs, this.schedule)) continue;
       // Checked already when relayed (the very same 140 bytes), or checked now.
-      if (!verified?.has(latin1(bytes)) && !this.o.verify(p.signature, bytes.subarray(0, 76), p.payer)) continue;
+      if (!verified?.has(bytesKey(bytes)) && !this.o.verify(p.signature, bytes.subarray(0, 76), p.payer)) continue;
       valid.push(p);
     }
     const decisions = this.o.ledger.applyGroup(valid, window, nowMs);
