@@ -6,6 +6,7 @@
 import type { Context } from "hono";
 import { ERROR_CODES, type ErrorCode } from "../core/errors.ts";
 import { SUPPLY } from "../core/limits.ts";
+import { FAULT_KINDS, type FaultKind } from "./faults.ts";
 
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -78,6 +79,8 @@ export interface MetricsSnapshot {
   readonly ledgerAccounts: number;
   readonly ledgerPayments: number;
   readonly ledgerSupply: number;
+  /** Faults survived, by kind (socket errors, rejected peer messages, refused requests). */
+  readonly faults: ReadonlyMap<FaultKind, number>;
 }
 
 /** What the snapshot is read from: the running node's parts, or stand-ins in tests. */
@@ -95,6 +98,7 @@ export interface MetricsSources {
   };
   readonly peers: { readonly peerErrors: number };
   readonly ledger: { totals(): { readonly accounts: number; readonly payments: number; readonly supply: number } };
+  readonly faults?: { snapshot(): ReadonlyMap<FaultKind, number> };
 }
 
 export function readMetrics(s: MetricsSources): MetricsSnapshot {
@@ -117,6 +121,7 @@ export function readMetrics(s: MetricsSources): MetricsSnapshot {
     ledgerAccounts: totals.accounts,
     ledgerPayments: totals.payments,
     ledgerSupply: totals.supply,
+    faults: s.faults?.snapshot() ?? new Map(),
   };
 }
 
@@ -205,5 +210,12 @@ export function formatMetrics(m: MetricsSnapshot): string {
   family(lines, "scryp_ledger_accounts", "gauge", "Accounts in this server's ledger.", [sample("scryp_ledger_accounts", {}, m.ledgerAccounts)]);
   family(lines, "scryp_ledger_payments", "gauge", "Payments in this server's ledger (falls on a rollback).", [sample("scryp_ledger_payments", {}, m.ledgerPayments)]);
   family(lines, "scryp_ledger_supply_scryp", "gauge", `All balances together; always ${SUPPLY}.`, [sample("scryp_ledger_supply_scryp", {}, m.ledgerSupply)]);
+  family(
+    lines,
+    "scryp_faults_total",
+    "counter",
+    "Faults this server survived, by kind: socket errors, rejected peer messages, aborted uploads, refused requests.",
+    FAULT_KINDS.map((kind) => sample("scryp_faults_total", { kind }, m.faults.get(kind) ?? 0)),
+  );
   return lines.join("\n") + "\n";
 }

@@ -76,7 +76,7 @@ export class PaymentIntake {
   constructor(private readonly options: IntakeOptions) {}
 
   /** Checks and queues one payment; `done` is called exactly once, after the commit for acceptances. */
-  submit(bytes: Uint8Array, done: (outcome: Outcome) => void): void {
+  submit(bytes: Uint8Array, done: (outcome: Outcome) => void, _source?: string): void {
     const nowMs = this.options.clock.now();
     const reject = (code: ErrorCode, message?: string) => {
       this.count(code);

@@ -22,6 +22,7 @@ import { createStatusPage } from "./status-page.tsx";
 import { PeerClocks } from "./peer-clock.ts";
 import { metricsHandler } from "./metrics.ts";
 import type { Logger } from "./log.ts";
+import { Faults, FAULT_LOG_INTERVAL_MS } from "./faults.ts";
 import { VERSION, COMMIT } from "../version.ts";
 
 export const DEFAULT_PORT = 7400;
@@ -90,6 +91,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
 async function startLocked(config: NodeConfig, keyPair: { seed: Uint8Array; publicKey: Uint8Array }, keyHex: string, unlock: () => void): Promise<RunningNode> {
   const { log } = config;
   const clock = config.clock ?? systemClock;
+  const faults = new Faults(log, clock);
   let network: Network;
   let defaultNetworkText: string | null = null;
   if (config.networkPath !== undefined) {
@@ -184,11 +186,11 @@ async function startLocked(config: NodeConfig, keyPair: { seed: Uint8Array; publ
       peerClocks,
     }),
   );
-  app.get("/metrics", metricsHandler({ version: VERSION, commit: COMMIT, intake, coordinator, peers, ledger }));
+  app.get("/metrics", metricsHandler({ version: VERSION, commit: COMMIT, intake, coordinator, peers, ledger, faults }));
   let http: ReturnType<typeof Bun.serve>;
   let udp: Awaited<ReturnType<typeof startUdpServer>>;
   try {
-    udp = await startUdpServer({ host, port, intake });
+    udp = await startUdpServer({ host, port, intake, faults });
   } catch (e) {
     ledger.close();
     throw new NodeStartError(`cannot listen on UDP ${host}:${port}: ${portProblem(e)}`);
@@ -215,6 +217,7 @@ async function startLocked(config: NodeConfig, keyPair: { seed: Uint8Array; publ
         }
       }
     });
+  const faultSummaries = setInterval(() => faults.flush(), FAULT_LOG_INTERVAL_MS);
   const clockChecker = network.servers.length > 1 ? setInterval(clockCheck, CLOCK_CHECK_INTERVAL_MS) : null;
   const firstClockCheck = network.servers.length > 1 ? setTimeout(clockCheck, CLOCK_CHECK_FIRST_MS) : null;
   peers.run(coordinator.tick(clock.now()));
@@ -233,6 +236,7 @@ async function startLocked(config: NodeConfig, keyPair: { seed: Uint8Array; publ
       stopped = true;
       // Stop taking payments, answer what is queued (committed first), then close.
       clearInterval(ticker);
+      clearInterval(faultSummaries);
       if (clockChecker !== null) clearInterval(clockChecker);
       if (firstClockCheck !== null) clearTimeout(firstClockCheck);
       intake.stop();

@@ -87,6 +87,7 @@ function snapshot(overrides: Partial<MetricsSnapshot> = {}): MetricsSnapshot {
     ledgerAccounts: 9,
     ledgerPayments: 8,
     ledgerSupply: 4294967295,
+    faults: new Map([["udp_socket_error", 3]]),
     ...overrides,
   };
 }
