@@ -16,8 +16,13 @@ export type StatelessResult = { ok: true; payment: Payment } | { ok: false; code
 export function checkStateless(bytes: Uint8Array, nowMs: number, skewMs: number, verify: Verify): StatelessResult {
   const result = checkBeforeSignature(bytes, nowMs, skewMs);
   if (!result.ok) return result;
-  if (!verify(result.payment.signature, signedPart(bytes), result.payment.payer)) return { ok: false, code: "SIGNATURE_INVALID" };
+  if (!verifyPaymentSignature(result.payment, verify)) return { ok: false, code: "SIGNATURE_INVALID" };
   return result;
+}
+
+/** The one home of a payment's signature check: the payer's signature over the signed part. */
+export function verifyPaymentSignature(payment: Payment, verify: Verify): boolean {
+  return verify(payment.signature, signedPart(payment.bytes), payment.payer);
 }
 
 /** Rules 1–2, the cheap ones: what may run before the signature is checked elsewhere (a worker). */

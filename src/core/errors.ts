@@ -22,6 +22,8 @@ export const ERROR_CODES = {
   INVALID_ID: 15,
   // Peers (server-to-server).
   PEER_REJECTED: 16,
+  // Added later (tags are never reused).
+  IN_PROGRESS: 17, // the very same payment is being checked now; its outcome is not known yet
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -52,6 +54,7 @@ export const ERROR_MESSAGES: Record<ErrorCode, string> = {
   BODY_TOO_LARGE: "the request body is too large",
   INVALID_ID: "an id is 64 lowercase hex digits",
   PEER_REJECTED: "the peer message was rejected",
+  IN_PROGRESS: "the very same payment is being checked now; ask again in a moment for its outcome",
 };
 
 /** An operating error: expected, carries a stable code, changes nothing. */

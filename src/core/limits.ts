@@ -24,8 +24,28 @@ export const NETWORK_FILE_SIZE_BYTES_MAX = 8 * 1024 * 1024;
 
 /** HTTP request bodies: a payment in JSON is ~300 bytes; 4 KiB leaves room and nothing more. */
 export const HTTP_BODY_SIZE_BYTES_MAX = 4096;
-/** Payments waiting for the next commit group; past this the node answers OVERLOADED instead of queueing. */
+/**
+ * Payments checked and waiting (for a signature check or the next commit group); past this the
+ * node answers OVERLOADED instead of queueing, and an OVERLOADED payment is never applied. With
+ * its bytes, decoded fields and answer callbacks a pending payment holds about 1 KiB, so the queue
+ * holds at most ~64 MiB.
+ */
 export const PENDING_PAYMENTS_MAX = 65_536;
+/**
+ * Pending payments from one source address (UDP or HTTP peer address). One sender cannot fill the
+ * queue: the benchmark's client keeps 256 in flight; 4,096 is a busy shop's till and more.
+ */
+export const PENDING_PER_SOURCE_MAX = 4_096;
+/**
+ * Pending payments of one payer. An honest payer waits for each answer; a flood signed by one
+ * funded key is held to this many at a time.
+ */
+export const PENDING_PER_PAYER_MAX = 256;
+/**
+ * Answers waiting on one pending payment: the first submission plus retransmissions of the very
+ * same bytes that arrived while it was checked. Beyond, a retransmission is answered IN_PROGRESS.
+ */
+export const PENDING_WAITERS_MAX = 8;
 /** A commit group closes at this many payments even if more are waiting, to bound reply latency. */
 export const COMMIT_GROUP_PAYMENTS_MAX = 4096;
 /** Transactions per page of GET /accounts/:id/transactions. */

@@ -107,6 +107,7 @@ export class Ledger implements ConsensusLedger {
   private closed = false;
 
   private readonly findBySignedPart;
+  private readonly findById;
   private readonly insertPayment;
   private readonly upsertAccount;
   private readonly putMeta;
@@ -122,6 +123,7 @@ export class Ledger implements ConsensusLedger {
       .from(payments)
       .where(eq(payments.signedPart, sql.placeholder("signedPart")))
       .prepare();
+    this.findById = client.prepare<{ one: number }, [bigint, Buffer]>("SELECT 1 AS one FROM payments WHERE id_key = ? AND id = ?");
     // Raw statement for the hot path's insert: its change count tells a duplicate (ON CONFLICT DO
     // NOTHING) without a lookup first, and Drizzle's prepared run() does not expose it.
     this.insertPayment = client.prepare<unknown, [Buffer, Buffer, Buffer, Buffer, Buffer, bigint, bigint, bigint, number, number, number, number]>(
@@ -314,10 +316,24 @@ export class Ledger implements ConsensusLedger {
     return decisions;
   }
 
+  /** The bytes of an accepted payment with the same first 76 bytes as `payment`, if any. */
+  sameSignedPart(payment: Payment): Uint8Array | undefined {
+    const same = this.findBySignedPart.get({ signedPart: asBuffer(signedPart(payment.bytes)) });
+    return same === undefined ? undefined : new Uint8Array(same.bytes);
+  }
+
   /** The decision once the ledger's copy of the same first 76 bytes (if any) is known. */
   private decideDuplicate(payment: Payment, payerBalance: number | undefined): LedgerDecision {
     const same = this.findBySignedPart.get({ signedPart: asBuffer(signedPart(payment.bytes)) });
     return decideAgainstLedger(payment, { sameSignedPart: same?.bytes, payerBalance });
+  }
+
+  /**
+   * Whether a payment with this id (SHA-256 of its 140 bytes) is in the ledger: how the intake
+   * recognises a retransmission of accepted bytes before any other rule. One indexed lookup.
+   */
+  hasPayment(id: Uint8Array): boolean {
+    return this.findById.get(lookupKey(id), asBuffer(id)) !== null;
   }
 
   payment(id: Uint8Array): StoredPayment | undefined {

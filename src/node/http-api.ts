@@ -41,6 +41,7 @@ const STATUS_BY_CODE: Record<ErrorCode, 400 | 404 | 409 | 413 | 421 | 422 | 500 
   BODY_TOO_LARGE: 413,
   INVALID_ID: 400,
   PEER_REJECTED: 400,
+  IN_PROGRESS: 503,
 };
 
 export function errorBody(code: ErrorCode, message: string = ERROR_MESSAGES[code]) {
@@ -65,6 +66,12 @@ const PageQuerySchema = v.object({
 
 function storedToJson(s: StoredPayment) {
   return { ...paymentToJson(s.payment), seq: s.seq, window: s.window, acceptedAt: s.acceptedAtMs };
+}
+
+/** The client's address, for the intake's per-source bound (Bun.serve passes its server as env). */
+function clientAddress(c: Context): string | undefined {
+  const server = c.env as { requestIP?: (r: Request) => { address: string } | null } | undefined;
+  return server?.requestIP?.(c.req.raw)?.address ?? undefined;
 }
 
 export function createHttpApi(deps: HttpDeps): Hono {
@@ -97,7 +104,7 @@ export function createHttpApi(deps: HttpDeps): Hono {
       } else {
         return sendError(c, "BAD_REQUEST", 'send the payment as application/octet-stream (140 bytes) or application/json {"tx":"<280 hex>"}');
       }
-      const outcome = await deps.intake.submitAsync(bytes);
+      const outcome = await deps.intake.submitAsync(bytes, clientAddress(c));
       if (outcome.accepted) return c.json({ id: toHex(outcome.id), status: "accepted" });
       return sendError(c, outcome.code, outcome.message);
     },

@@ -1,16 +1,36 @@
 // Payment intake: the node's one path from "bytes arrived" to "durably accepted".
 //
-// Stateless rules (size, amount, payer ≠ payee, clock skew, signature) run as each payment
-// arrives. Payments that pass wait in a bounded queue; the queue is drained in commit groups, each
-// one SQLite transaction with one fsync, where the ledger rules (duplicate, balance) are applied in
-// arrival order. Only after COMMIT returns is anyone told "accepted": an acknowledged payment is on
-// disk. Batching is also where the speed comes from: one fsync per group, not per payment.
-import { checkBeforeSignature, checkStateless, type Verify } from "../core/acceptance.ts";
+// Order of the checks, cheapest and most telling first:
+//  1. exactly 140 bytes;
+//  2. a retransmission of bytes already accepted, or being checked now, is recognised before any
+//     other rule: it is answered "accepted" (applied once), or joins the pending copy's answer.
+//     A reply lost near the blackout must not turn into NOT_ACCEPTING for a payment that was in
+//     fact accepted: the payer would sign a second one and pay twice;
+//  3. the gate: is this server the alpha now (NOT_ACCEPTING);
+//  4. the stateless rules (amount, payer ≠ payee, clock skew);
+//  5. the payer's account and balance as committed now: a payer with no account needs no
+//     signature check (a flood of fresh keys costs a map lookup each, not 40 µs). Checked again,
+//     authoritatively, at commit;
+//  6. bounds: pending payments per source address, per payer and in all. OVERLOADED is true: the
+//     payment is not queued and never applies;
+//  7. the signature, on a worker thread, a batch at a time;
+//  8. the ledger rules (duplicate, balance) in the commit group's transaction, in arrival order.
+// Only after COMMIT returns is anyone told "accepted": an acknowledged payment is on disk.
+// Batching is also where the speed comes from: one fsync per group, not per payment.
+import { checkBeforeSignature, decideAgainstLedger, verifyPaymentSignature, type Verify } from "../core/acceptance.ts";
 import type { VerifyPool } from "./verify-pool.ts";
 import type { Clock } from "../core/clock.ts";
 import type { ErrorCode } from "../core/errors.ts";
+import { bytesKey } from "../core/bytes.ts";
 import { paymentId, type Payment } from "../core/payment.ts";
-import { COMMIT_GROUP_PAYMENTS_MAX, PAYMENT_SIZE_BYTES, PENDING_PAYMENTS_MAX } from "../core/limits.ts";
+import {
+  COMMIT_GROUP_PAYMENTS_MAX,
+  PAYMENT_SIZE_BYTES,
+  PENDING_PAYMENTS_MAX,
+  PENDING_PER_PAYER_MAX,
+  PENDING_PER_SOURCE_MAX,
+  PENDING_WAITERS_MAX,
+} from "../core/limits.ts";
 import type { Ledger } from "../ledger/ledger.ts";
 import { COMMIT_SECONDS_BUCKETS, GROUP_PAYMENTS_BUCKETS, Histogram } from "./metrics.ts";
 
@@ -21,8 +41,11 @@ export type Outcome =
 /** Who may accept now. Returns null when this node accepts, or the rejection to give. */
 export type AcceptGate = (nowMs: number) => { code: ErrorCode; message: string } | null;
 
+/** What the intake needs of the ledger. */
+export type IntakeLedger = Pick<Ledger, "applyGroup" | "hasPayment" | "balance" | "sameSignedPart">;
+
 export interface IntakeOptions {
-  readonly ledger: Ledger;
+  readonly ledger: IntakeLedger;
   readonly clock: Clock;
   readonly skewMs: number;
   readonly verify: Verify;
@@ -35,15 +58,27 @@ export interface IntakeOptions {
   readonly verifyPool?: VerifyPool;
 }
 
+/** Where a submission came from when the adapter does not say (tests, in-process callers). */
+const LOCAL_SOURCE = "local";
+
+type Done = (outcome: Outcome) => void;
+
 interface Pending {
   readonly payment: Payment;
+  readonly id: Uint8Array;
+  readonly idKey: string;
+  readonly payerKey: string;
+  readonly source: string;
   readonly window: number;
-  readonly done: (outcome: Outcome) => void;
+  /** The first submission and retransmissions of the same bytes; all get the one outcome. */
+  readonly waiters: Done[];
 }
 
 export interface IntakeStats {
   accepted: number;
   rejected: Map<ErrorCode, number>;
+  /** Retransmissions of accepted or pending bytes, answered without checking them again. */
+  retransmissions: number;
   /** Per committed group: its size and how long its commit took (count, sum, max, buckets). */
   readonly groupPayments: Histogram;
   readonly commitSeconds: Histogram;
@@ -63,47 +98,114 @@ export class PaymentIntake {
   private unverified: Pending[] = [];
   /** With a worker now. */
   private readonly verifying = new Set<VerifyBatch>();
+  /** Every pending payment by id (latin1 of its 32 bytes): how a retransmission finds it. */
+  private readonly pendingById = new Map<string, Pending>();
+  private readonly pendingBySource = new Map<string, number>();
+  private readonly pendingByPayer = new Map<string, number>();
   private dispatchScheduled = false;
   private flushScheduled = false;
   private stopped = false;
   readonly stats: IntakeStats = {
     accepted: 0,
     rejected: new Map(),
+    retransmissions: 0,
     groupPayments: new Histogram(GROUP_PAYMENTS_BUCKETS),
     commitSeconds: new Histogram(COMMIT_SECONDS_BUCKETS),
   };
 
   constructor(private readonly options: IntakeOptions) {}
 
-  /** Checks and queues one payment; `done` is called exactly once, after the commit for acceptances. */
-  submit(bytes: Uint8Array, done: (outcome: Outcome) => void, _source?: string): void {
+  /**
+   * Checks and queues one payment; `done` is called exactly once, after the commit for
+   * acceptances. `source` is the sender's address, for the per-source bound.
+   */
+  submit(bytes: Uint8Array, done: Done, source: string = LOCAL_SOURCE): void {
     const nowMs = this.options.clock.now();
-    const reject = (code: ErrorCode, message?: string) => {
-      this.count(code);
-      const id = bytes.length === PAYMENT_SIZE_BYTES ? paymentId(bytes) : null;
-      done(message === undefined ? { accepted: false, code, id } : { accepted: false, code, id, message });
-    };
-    if (this.stopped) return reject("NOT_ACCEPTING", "the server is shutting down");
-    // Format errors are answered before "not accepting": a client should learn its bytes are wrong.
-    // (The length is the whole format check here; the payment is decoded once, below.)
-    if (bytes.length !== PAYMENT_SIZE_BYTES) return reject("PAYMENT_SIZE");
+    // Format errors are answered before anything else: a client should learn its bytes are wrong.
+    if (bytes.length !== PAYMENT_SIZE_BYTES) return this.reject(done, "PAYMENT_SIZE", null);
+    // The datagram's buffer may be reused by the socket: keep our own copy.
+    const copy = new Uint8Array(bytes);
+    const id = paymentId(copy);
+    const idKey = bytesKey(id);
+    if (this.stopped) return this.reject(done, "NOT_ACCEPTING", id, "the server is shutting down");
+
+    // Retransmissions first, before any gate (see the header).
+    const pending = this.pendingById.get(idKey);
+    if (pending !== undefined) {
+      this.stats.retransmissions++;
+      if (pending.waiters.length < PENDING_WAITERS_MAX) pending.waiters.push(done);
+      else this.reject(done, "IN_PROGRESS", id);
+      return;
+    }
+    if (this.options.ledger.hasPayment(id)) {
+      this.stats.retransmissions++;
+      this.stats.accepted++;
+      return done({ accepted: true, id });
+    }
+
     const refusal = this.options.gate(nowMs);
-    if (refusal !== null) return reject(refusal.code, refusal.message);
-    if (this.pendingCount >= PENDING_PAYMENTS_MAX) return reject("OVERLOADED");
-    const pool = this.options.verifyPool;
-    if (pool === undefined) {
-      // The datagram's buffer may be reused by the socket: keep our own copy.
-      const result = checkStateless(new Uint8Array(bytes), nowMs, this.options.skewMs, this.options.verify);
-      if (!result.ok) return reject(result.code);
-      this.queue.push({ payment: result.payment, window: this.options.windowAt(nowMs), done });
+    if (refusal !== null) return this.reject(done, refusal.code, id, refusal.message);
+    const cheap = checkBeforeSignature(copy, nowMs, this.options.skewMs);
+    if (!cheap.ok) return this.reject(done, cheap.code, id);
+    const payment = cheap.payment;
+    // The ledger rules as committed now; the commit group checks them again with what is pending.
+    // (An absent payer is refused with no lookup at all; one that cannot cover the amount is
+    // looked up for a DUPLICATE first, so the code is the one the commit would give.)
+    const payerBalance = this.options.ledger.balance(payment.payer);
+    if (payerBalance === undefined || payerBalance < payment.amount) {
+      const sameSignedPart = payerBalance === undefined ? undefined : this.options.ledger.sameSignedPart(payment);
+      const tentative = decideAgainstLedger(payment, { sameSignedPart, payerBalance });
+      if (tentative.kind === "reject") return this.reject(done, tentative.code, id);
+    }
+
+    const payerKey = bytesKey(payment.payer);
+    if (this.pendingCount >= PENDING_PAYMENTS_MAX) {
+      return this.reject(done, "OVERLOADED", id, `the server has ${PENDING_PAYMENTS_MAX} payments waiting; this one was not accepted, send it again shortly`);
+    }
+    if ((this.pendingBySource.get(source) ?? 0) >= PENDING_PER_SOURCE_MAX) {
+      return this.reject(done, "OVERLOADED", id, `${PENDING_PER_SOURCE_MAX} payments from your address are waiting; this one was not accepted, send it again once they are answered`);
+    }
+    if ((this.pendingByPayer.get(payerKey) ?? 0) >= PENDING_PER_PAYER_MAX) {
+      return this.reject(done, "OVERLOADED", id, `${PENDING_PER_PAYER_MAX} payments of this payer are waiting; this one was not accepted, send it again once they are answered`);
+    }
+
+    const item: Pending = { payment, id, idKey, payerKey, source, window: this.options.windowAt(nowMs), waiters: [done] };
+    this.track(item);
+    if (this.options.verifyPool === undefined) {
+      if (!verifyPaymentSignature(payment, this.options.verify)) return this.finish(item, this.rejection("SIGNATURE_INVALID", id));
+      this.queue.push(item);
       this.scheduleFlush();
       return;
     }
-    // With workers: the cheap rules here, the signature in a worker, a batch at a time.
-    const result = checkBeforeSignature(new Uint8Array(bytes), nowMs, this.options.skewMs);
-    if (!result.ok) return reject(result.code);
-    this.unverified.push({ payment: result.payment, window: this.options.windowAt(nowMs), done });
+    // With workers: the signature in a worker, a batch at a time.
+    this.unverified.push(item);
     this.scheduleDispatch();
+  }
+
+  private track(item: Pending): void {
+    this.pendingById.set(item.idKey, item);
+    this.pendingBySource.set(item.source, (this.pendingBySource.get(item.source) ?? 0) + 1);
+    this.pendingByPayer.set(item.payerKey, (this.pendingByPayer.get(item.payerKey) ?? 0) + 1);
+  }
+
+  /** Answers every waiter of a pending payment once, and forgets it. */
+  private finish(item: Pending, outcome: Outcome): void {
+    if (this.pendingById.get(item.idKey) !== item) return;
+    this.pendingById.delete(item.idKey);
+    decrement(this.pendingBySource, item.source);
+    decrement(this.pendingByPayer, item.payerKey);
+    if (outcome.accepted) this.stats.accepted++;
+    else this.count(outcome.code);
+    for (const waiter of item.waiters) waiter(outcome);
+  }
+
+  private rejection(code: ErrorCode, id: Uint8Array | null, message?: string): Outcome {
+    return message === undefined ? { accepted: false, code, id } : { accepted: false, code, id, message };
+  }
+
+  private reject(done: Done, code: ErrorCode, id: Uint8Array | null, message?: string): void {
+    this.count(code);
+    done(this.rejection(code, id, message));
   }
 
   private scheduleDispatch(): void {
@@ -130,15 +232,11 @@ export class PaymentIntake {
         (error) => {
           // A worker failed: check on this thread instead; nothing is lost.
           this.options.onError?.(error);
-          this.settle(batch, (i) => this.verifyHere(batch.items[i]!.payment));
+          this.settle(batch, (i) => verifyPaymentSignature(batch.items[i]!.payment, this.options.verify));
           this.scheduleFlush();
         },
       );
     }
-  }
-
-  private verifyHere(p: Payment): boolean {
-    return this.options.verify(p.signature, p.bytes.subarray(0, 76), p.payer);
   }
 
   /** Moves a verified batch on to the commit queue (or rejects), once: a flush may have done it. */
@@ -148,23 +246,18 @@ export class PaymentIntake {
     this.verifying.delete(batch);
     batch.items.forEach((item, i) => {
       if (isValid(i)) this.queue.push(item);
-      else {
-        this.count("SIGNATURE_INVALID");
-        item.done({ accepted: false, code: "SIGNATURE_INVALID", id: paymentId(item.payment.bytes) });
-      }
+      else this.finish(item, this.rejection("SIGNATURE_INVALID", item.id));
     });
   }
 
   /** Submit as a promise, for HTTP. */
-  submitAsync(bytes: Uint8Array): Promise<Outcome> {
-    return new Promise((resolve) => this.submit(bytes, resolve));
+  submitAsync(bytes: Uint8Array, source?: string): Promise<Outcome> {
+    return new Promise((resolve) => this.submit(bytes, resolve, source));
   }
 
   /** Payments accepted for checking and not yet answered. */
   get pendingCount(): number {
-    let verifying = 0;
-    for (const b of this.verifying) verifying += b.items.length;
-    return this.queue.length + this.unverified.length + verifying;
+    return this.pendingById.size;
   }
 
   private scheduleFlush(): void {
@@ -181,10 +274,11 @@ export class PaymentIntake {
    * still waiting for a worker are checked here instead (a handover cannot wait for a worker).
    */
   flush(): void {
-    for (const batch of [...this.verifying]) this.settle(batch, (i) => this.verifyHere(batch.items[i]!.payment));
+    const here = (batch: VerifyBatch) => (i: number) => verifyPaymentSignature(batch.items[i]!.payment, this.options.verify);
+    for (const batch of [...this.verifying]) this.settle(batch, here(batch));
     if (this.unverified.length > 0) {
       const batch: VerifyBatch = { items: this.unverified.splice(0), settled: false };
-      this.settle(batch, (i) => this.verifyHere(batch.items[i]!.payment));
+      this.settle(batch, here(batch));
     }
     this.commitQueued();
   }
@@ -222,10 +316,7 @@ export class PaymentIntake {
     } catch (error) {
       // Nothing of the group was applied (the transaction rolled back): say so to every payer.
       this.options.onError?.(error);
-      for (const p of group) {
-        this.count("INTERNAL");
-        p.done({ accepted: false, code: "INTERNAL", id: paymentId(p.payment.bytes) });
-      }
+      for (const p of group) this.finish(p, this.rejection("INTERNAL", p.id));
       return;
     }
     const elapsedMs = performance.now() - startedMs;
@@ -234,15 +325,9 @@ export class PaymentIntake {
     const applied: Payment[] = [];
     group.forEach((p, i) => {
       const decision = decisions[i]!;
-      const id = paymentId(p.payment.bytes);
-      if (decision.kind === "reject") {
-        this.count(decision.code);
-        p.done({ accepted: false, code: decision.code, id });
-        return;
-      }
+      if (decision.kind === "reject") return this.finish(p, this.rejection(decision.code, p.id));
       if (decision.kind === "apply") applied.push(p.payment);
-      this.stats.accepted++;
-      p.done({ accepted: true, id });
+      this.finish(p, { accepted: true, id: p.id });
     });
     if (applied.length > 0) this.options.onCommitted?.(applied, window);
   }
@@ -256,4 +341,10 @@ export class PaymentIntake {
     this.stopped = true;
     this.flush();
   }
+}
+
+function decrement(counts: Map<string, number>, key: string): void {
+  const n = (counts.get(key) ?? 0) - 1;
+  if (n <= 0) counts.delete(key);
+  else counts.set(key, n);
 }

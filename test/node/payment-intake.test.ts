@@ -8,8 +8,8 @@ import { verifySignature } from "../../src/core/verify.ts";
 import type { Verify } from "../../src/core/acceptance.ts";
 import { encodeUnsigned, paymentId, type Payment } from "../../src/core/payment.ts";
 import { toHex } from "../../src/core/bytes.ts";
-import { PENDING_PAYMENTS_MAX, SKEW_MS_DEFAULT } from "../../src/core/limits.ts";
-import type { KeyPair } from "../../src/core/keys.ts";
+import { PENDING_PAYMENTS_MAX, PENDING_PER_PAYER_MAX, PENDING_PER_SOURCE_MAX, PENDING_WAITERS_MAX, SKEW_MS_DEFAULT } from "../../src/core/limits.ts";
+import { keyPairFromSeed, type KeyPair } from "../../src/core/keys.ts";
 import {
   T0,
   addFailTrigger,
@@ -65,6 +65,15 @@ function submit(r: Rig, bytes: Uint8Array) {
   const answers: Outcome[] = [];
   r.intake.submit(bytes, (o) => answers.push(o));
   return { answers, sync: answers.length > 0, get outcome() { return answers[0]; } };
+}
+
+/** `n` distinct funded-payer key pairs, none of them alice, bob, carol or dave (testKeyPair has only 256). */
+function manyPayers(n: number): KeyPair[] {
+  return Array.from({ length: n }, (_, i) => {
+    const seed = new Uint8Array(32).fill(0xa5);
+    new DataView(seed.buffer).setUint32(0, i, false);
+    return keyPairFromSeed(seed);
+  });
 }
 
 const idHex = (bytes: Uint8Array) => toHex(paymentId(bytes));
@@ -174,24 +183,37 @@ describe("rejections", () => {
     expect(late.outcome!.accepted).toBe(true);
   });
 
-  test("ledger rejections (UNKNOWN_PAYER, INSUFFICIENT_BALANCE, DUPLICATE) come after the commit with the id", () => {
+  test("an unknown payer is refused at once, before its signature is checked", () => {
+    let verified = 0;
+    const r = rig({ verify: (...args) => (verified++, verifySignature(...args)) });
+    const unknown = signedPayment(carol, bob.publicKey, 1, T0);
+    const s = submit(r, unknown);
+    expect(s.sync).toBe(true);
+    expect(s.outcome).toEqual(rejected("UNKNOWN_PAYER", unknown) as Outcome);
+    // A balance below the amount, as committed now, too.
+    const tooMuch = signedPayment(bob, carol.publicKey, 101, T0);
+    expect(submit(r, tooMuch).outcome).toEqual(rejected("INSUFFICIENT_BALANCE", tooMuch) as Outcome);
+    expect(verified).toBe(0);
+    expect(r.intake.pendingCount).toBe(0);
+  });
+
+  test("ledger rejections that depend on pending payments (INSUFFICIENT_BALANCE, DUPLICATE) come after the commit with the id", () => {
     const r = rig();
     const first = signedPayment(alice, bob.publicKey, 900, T0);
     const twin = resignWithNonce(first, alice, 4242n);
-    const unknown = signedPayment(carol, bob.publicKey, 1, T0);
     const tooMuch = signedPayment(alice, dave.publicKey, 101, T0 + 1); // 100 left after `first`
-    const submissions = [first, unknown, tooMuch, twin].map((b) => submit(r, b));
+    const submissions = [first, tooMuch, twin].map((b) => submit(r, b));
     expect(submissions.some((s) => s.sync)).toBe(false);
     r.intake.flush();
     expect(submissions.map((s) => s.outcome)).toEqual([
       { accepted: true, id: paymentId(first) },
-      rejected("UNKNOWN_PAYER", unknown),
       rejected("INSUFFICIENT_BALANCE", tooMuch),
       rejected("DUPLICATE", twin),
     ] as Outcome[]);
-    // The twin is DUPLICATE in a later group too.
+    // In a later group the twin is refused at once, still as DUPLICATE although its payer could
+    // not cover it any more: the code is the one the commit would give.
     const again = submit(r, twin);
-    r.intake.flush();
+    expect(again.sync).toBe(true);
     expect(again.outcome).toEqual(rejected("DUPLICATE", twin) as Outcome);
     expect(r.intake.stats.rejected.get("DUPLICATE")).toBe(2);
     expect(r.t.ledger.totals().payments).toBe(1);
@@ -234,12 +256,12 @@ describe("rejections", () => {
 });
 
 describe("queue bound", () => {
-  test(`past ${PENDING_PAYMENTS_MAX} pending payments the intake answers OVERLOADED`, () => {
-    // Signature checks are stubbed (verify → true) so 65,536 submissions stay fast; the payer has no
-    // account, so the flush commits nothing but still answers every one.
-    const r = rig({ verify: () => true });
-    const payer = carol.publicKey;
-    const payee = bob.publicKey;
+  test(`past ${PENDING_PAYMENTS_MAX} pending payments the intake answers OVERLOADED, and an OVERLOADED payment never applies`, () => {
+    // Signature checks are stubbed (verify → true) so 65,536 submissions stay fast. Enough funded
+    // payers and source addresses that neither per-payer nor per-source bound is reached first.
+    const payers = manyPayers(PENDING_PAYMENTS_MAX / PENDING_PER_PAYER_MAX + 1);
+    const r = rig({ verify: () => true, genesis: genesisOf(payers.map((k) => [k, 10_000_000] as const)) });
+    const payee = dave.publicKey;
     let answered = 0;
     const codes = new Map<string, number>();
     const done = (o: Outcome) => {
@@ -247,26 +269,63 @@ describe("queue bound", () => {
       const k = o.accepted ? "accepted" : o.code;
       codes.set(k, (codes.get(k) ?? 0) + 1);
     };
-    for (let i = 0; i < PENDING_PAYMENTS_MAX; i++) r.intake.submit(encodeUnsigned(T0, i + 1, payee, payer), done);
+    for (let i = 0; i < PENDING_PAYMENTS_MAX; i++) {
+      r.intake.submit(encodeUnsigned(T0, 1 + Math.floor(i / payers.length), payee, payers[i % payers.length]!.publicKey), done, `10.0.${i % 64}.1`);
+    }
     expect(answered).toBe(0);
     expect(r.intake.pendingCount).toBe(PENDING_PAYMENTS_MAX);
 
-    const over = encodeUnsigned(T0, PENDING_PAYMENTS_MAX + 1, payee, payer);
+    const over = encodeUnsigned(T0, 999_999, payee, payers[0]!.publicKey);
     const s = submit(r, over);
     expect(s.sync).toBe(true);
-    expect(s.outcome).toEqual(rejected("OVERLOADED", over) as Outcome);
+    expect(s.outcome).toMatchObject(rejected("OVERLOADED", over));
     expect(r.intake.pendingCount).toBe(PENDING_PAYMENTS_MAX);
 
     r.intake.flush();
     expect(answered).toBe(PENDING_PAYMENTS_MAX);
-    expect(codes.get("UNKNOWN_PAYER")).toBe(PENDING_PAYMENTS_MAX);
+    expect(codes.get("accepted")).toBe(PENDING_PAYMENTS_MAX);
     expect(r.intake.pendingCount).toBe(0);
+    // The answer was true: the refused payment is not in the ledger.
+    expect(r.t.ledger.payment(paymentId(over))).toBeUndefined();
     // Room again.
-    const after = submit(r, signedPayment(alice, bob.publicKey, 1, T0));
+    const roomAgain = encodeUnsigned(T0, 999_998, payee, payers[0]!.publicKey);
+    const after = submit(r, roomAgain);
     expect(after.sync).toBe(false);
     r.intake.flush();
-    expect(after.outcome!.accepted).toBe(true);
-  }, 30_000);
+    expect(after.outcome).toEqual({ accepted: true, id: paymentId(roomAgain) });
+  });
+
+  test(`one source address holds at most ${PENDING_PER_SOURCE_MAX} pending payments, one payer at most ${PENDING_PER_PAYER_MAX}`, () => {
+    const payers = manyPayers((2 * PENDING_PER_SOURCE_MAX) / PENDING_PER_PAYER_MAX + 2);
+    const r = rig({ verify: () => true, genesis: genesisOf(payers.map((k) => [k, 10_000_000] as const)) });
+    const payee = dave.publicKey;
+    const answers: Outcome[] = [];
+    // One payer from many addresses: the per-payer bound.
+    for (let i = 0; i < PENDING_PER_PAYER_MAX; i++) r.intake.submit(encodeUnsigned(T0, i + 1, payee, payers[0]!.publicKey), (o) => answers.push(o), `10.1.0.${i % 200}`);
+    const payerOver = encodeUnsigned(T0, 999_999, payee, payers[0]!.publicKey);
+    const a = submit(r, payerOver);
+    expect(a.outcome).toMatchObject(rejected("OVERLOADED", payerOver));
+    expect((a.outcome as { message: string }).message).toContain("of this payer");
+    // Many payers from one address: the per-source bound.
+    for (let i = 0; i < PENDING_PER_SOURCE_MAX; i++) {
+      r.intake.submit(encodeUnsigned(T0, i + 1, payee, payers[1 + (i % (payers.length - 2))]!.publicKey), (o) => answers.push(o), "192.0.2.7");
+    }
+    const fresh = payers.at(-1)!.publicKey; // a payer with nothing pending
+    const sourceOver = encodeUnsigned(T0, 999_998, payee, fresh);
+    const outcomes: Outcome[] = [];
+    r.intake.submit(sourceOver, (o) => outcomes.push(o), "192.0.2.7");
+    expect(outcomes[0]).toMatchObject(rejected("OVERLOADED", sourceOver));
+    expect((outcomes[0] as { message: string }).message).toContain("from your address");
+    // Another address still gets in.
+    const other = encodeUnsigned(T0, 999_997, payee, fresh);
+    r.intake.submit(other, (o) => outcomes.push(o), "192.0.2.8");
+    expect(outcomes).toHaveLength(1);
+    r.intake.flush();
+    expect(outcomes[1]).toEqual({ accepted: true, id: paymentId(other) });
+    expect(answers.every((o) => o.accepted)).toBe(true);
+    expect(r.t.ledger.payment(paymentId(payerOver))).toBeUndefined();
+    expect(r.t.ledger.payment(paymentId(sourceOver))).toBeUndefined();
+  });
 });
 
 describe("stop()", () => {
@@ -300,14 +359,13 @@ describe("a failing commit", () => {
       signedPayment(alice, bob.publicKey, 5, T0),
       signedPayment(alice, carol.publicKey, 13, T0 + 1),
       signedPayment(bob, dave.publicKey, 7, T0 + 2),
-      signedPayment(dave, bob.publicKey, 1, T0 + 3), // would have been UNKNOWN_PAYER
     ];
     const subs = group.map((b) => submit(r, b));
     r.intake.flush();
     expect(subs.map((s) => s.outcome)).toEqual(group.map((b) => rejected("INTERNAL", b)) as Outcome[]);
     expect(r.errors).toHaveLength(1);
     expect(String(r.errors[0])).toContain("boom");
-    expect(r.intake.stats.rejected.get("INTERNAL")).toBe(4);
+    expect(r.intake.stats.rejected.get("INTERNAL")).toBe(3);
     expect(r.intake.stats.accepted).toBe(0);
     expect(r.committed).toEqual([]);
     expect({ totals: r.t.ledger.totals(), balances: everyone.map((id) => r.t.ledger.balance(id)) }).toEqual(before);
@@ -361,6 +419,46 @@ describe("retransmissions", () => {
     expect(r.t.ledger.balance(alice.publicKey)).toBe(400);
     expect(r.t.ledger.totals().payments).toBe(1);
     expect(r.committed).toHaveLength(1);
+  });
+
+  test("accepted bytes sent again while the gate is closed (the blackout) are answered accepted, not NOT_ACCEPTING", () => {
+    // Issue 7, finding 2: a reply lost 250 ms before the blackout, the retransmission arriving in
+    // it. NOT_ACCEPTING would make the payer sign a second payment and pay twice.
+    const r = rig();
+    const bytes = signedPayment(alice, bob.publicKey, 300, T0);
+    submit(r, bytes);
+    r.intake.flush();
+    r.refusal = { code: "NOT_ACCEPTING", message: "blackout" };
+    const again = submit(r, new Uint8Array(bytes));
+    expect(again.sync).toBe(true);
+    expect(again.outcome).toEqual({ accepted: true, id: paymentId(bytes) });
+    expect(r.t.ledger.balance(alice.publicKey)).toBe(700);
+    expect(r.intake.stats.retransmissions).toBe(1);
+    // Bytes never accepted still meet the gate.
+    const fresh = signedPayment(alice, bob.publicKey, 1, T0 + 1);
+    expect(submit(r, fresh).outcome).toMatchObject({ accepted: false, code: "NOT_ACCEPTING" });
+  });
+
+  test("pending bytes sent again while the queue is full join the pending copy: one true answer for both", () => {
+    // Issue 7, finding 3: the retransmission was answered OVERLOADED and the first copy applied.
+    const payers = manyPayers(PENDING_PAYMENTS_MAX / PENDING_PER_PAYER_MAX + 1);
+    const r = rig({ verify: () => true, genesis: genesisOf(payers.map((k) => [k, 10_000_000] as const)) });
+    const target = encodeUnsigned(T0, 999_999, dave.publicKey, payers[0]!.publicKey);
+    const first = submit(r, target);
+    for (let i = 1; i < PENDING_PAYMENTS_MAX; i++) {
+      r.intake.submit(encodeUnsigned(T0, 1 + Math.floor(i / payers.length), dave.publicKey, payers[i % payers.length]!.publicKey), () => {}, `10.2.${i % 64}.1`);
+    }
+    expect(r.intake.pendingCount).toBe(PENDING_PAYMENTS_MAX);
+    const again = submit(r, new Uint8Array(target));
+    expect(again.sync).toBe(false);
+    // Past PENDING_WAITERS_MAX copies waiting, a retransmission is told the payment is in progress.
+    const waiting = Array.from({ length: PENDING_WAITERS_MAX - 2 }, () => submit(r, new Uint8Array(target)));
+    const tooMany = submit(r, new Uint8Array(target));
+    expect(tooMany.outcome).toEqual(rejected("IN_PROGRESS", target) as Outcome);
+    r.intake.flush();
+    for (const s of [first, again, ...waiting]) expect(s.outcome).toEqual({ accepted: true, id: paymentId(target) });
+    expect(r.t.ledger.balance(dave.publicKey)).toBeGreaterThan(0);
+    expect(r.t.ledger.totals().payments).toBe(PENDING_PAYMENTS_MAX);
   });
 
   test("the caller reusing its buffer after submit does not change the queued payment", () => {
