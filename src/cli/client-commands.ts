@@ -11,6 +11,8 @@ import { waitForConfirmation } from "../client/confirm.ts";
 
 /** --wait gives up after this many windows: consensus normally comes within one. */
 const CONFIRM_WINDOWS_MAX = 3;
+/** `scryp pay` could not find out whether its payment was accepted (and paid nothing more). */
+export const PAY_OUTCOME_UNKNOWN_EXIT = 3;
 import { DEFAULT_DATA_DIR, DEFAULT_SEED } from "./node-command.ts";
 import { NETWORK_FILE_NAME } from "../node/run-node.ts";
 
@@ -59,8 +61,14 @@ export async function payCommand(argv: string[]): Promise<number> {
       if (ms >= 100) err(`waiting ${(ms / 1000).toFixed(1)} s for ${address} to start accepting (blackout)`);
     },
     onRetry: (address, ms) => err(`${address} is not accepting yet; trying again in ${ms} ms`),
+    onNote: (line) => err(line),
   });
+  if (result.kind === "unknown") {
+    err(`unknown: ${result.message}`);
+    return PAY_OUTCOME_UNKNOWN_EXIT;
+  }
   if (result.accepted) {
+    if (result.how !== null) err(`(${result.how})`);
     out(`accepted: payment ${result.id} (${amount} scryp to ${toHex(payee)}, by ${result.server})`);
     if (values.wait !== true) return 0;
     const network = await resolveNetwork(target);

@@ -42,6 +42,12 @@ Signs a payment of AMOUNT whole scryp from the seed's account to PAYEE (64 hex d
 it to the server accepting payments now (computed from the clock and the network file; a blackout
 is waited out). Prints the payment id; exits 0 only when accepted (with --wait: confirmed).
 
+It never signs a second payment while an earlier one may have been accepted. When the server does
+not answer, it asks the servers what became of the payment (waiting for its window's agreement, at
+most 3 windows) and pays again through the next alpha only once the payment is known not to have
+been accepted. Exit 1: rejected; exit 3: the outcome could not be found out (nothing more was paid;
+the message says how to check).
+
   --network FILE  the network file (default: scryp-data/network.json)
   --node URL      send to this node instead, e.g. http://127.0.0.1:7400
   --seed FILE     the payer's seed (default: .seed)

@@ -5,6 +5,7 @@ import type { Network } from "../core/network.ts";
 import { acceptingWindowAt, type ScheduleParams } from "../core/schedule.ts";
 import { requestJson } from "./http-client.ts";
 import { httpBase } from "./target.ts";
+import { systemClock, type Clock } from "../core/clock.ts";
 
 export type Confirmation =
   | { kind: "confirmed"; servers: number; of: number }
@@ -29,18 +30,32 @@ export async function waitForConfirmation(network: Network, idHex: string, times
   const params: ScheduleParams = { serverCount: network.servers.length, intervalMs: network.intervalMs, blackoutMs: network.blackoutMs };
   // The window the payment was accepted in follows from its timestamp, within skew.
   const window = acceptingWindowAt(timestampMs, params);
-  const n = network.servers.length;
-  const deadline = Date.now() + timeoutMs;
-  let last = "";
-  while (Date.now() < deadline) {
-    const views = await Promise.all(network.servers.map((s) => serverView(s, idHex)));
+  return waitForOutcome(network.servers, network.servers.length, window, idHex, Date.now() + timeoutMs, systemClock);
+}
+
+/**
+ * Polls `servers` until a strict majority of the network's `n` servers has agreed on `window` or
+ * later and either holds the payment (confirmed) or does not (disappeared: it can never apply,
+ * since a payment is acceptable only in its own window), or until `deadlineMs`.
+ */
+export async function waitForOutcome(
+  servers: readonly { host: string; port: number }[],
+  n: number,
+  window: number,
+  idHex: string,
+  deadlineMs: number,
+  clock: Clock,
+): Promise<Confirmation> {
+  let last = "no server answered yet";
+  while (clock.now() < deadlineMs) {
+    const views = await Promise.all(servers.map((s) => serverView(s, idHex)));
     const settled = views.filter((v) => v !== null && v.agreed >= window);
     const holding = settled.filter((v) => v!.has).length;
     const missing = settled.length - holding;
     if (holding * 2 > n) return { kind: "confirmed", servers: holding, of: n };
     if (missing * 2 > n) return { kind: "disappeared", servers: missing, of: n };
     last = `${holding} of ${n} servers confirm so far, ${views.filter((v) => v === null).length} not answering`;
-    await Bun.sleep(POLL_INTERVAL_MS);
+    await Bun.sleep(Math.max(0, Math.min(POLL_INTERVAL_MS, deadlineMs - clock.now())));
   }
   return { kind: "timeout", detail: last };
 }

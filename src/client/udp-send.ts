@@ -1,6 +1,12 @@
 // Sends one payment datagram and waits for its reply, sending the very same bytes again until one
 // comes. Retransmitting is safe: the node recognises the same 140 bytes and answers "accepted"
 // again without applying them twice.
+//
+// A server that is down answers with an ICMP "port unreachable", which the kernel reports on this
+// socket (ECONNREFUSED). That is handled, never thrown: it ends the exchange early as "refused".
+// Which of the identical datagrams it was for cannot be known, so a refused exchange is not proof
+// that none arrived (the server may have taken one and then stopped): the caller finds out.
+import { isIP } from "node:net";
 import { decodeReply, type UdpReply } from "../core/udp-reply.ts";
 import { PAY_RETRANSMIT_INTERVAL_MS, PAY_RETRANSMITS_MAX } from "../core/limits.ts";
 
@@ -9,42 +15,61 @@ function sameHost(fromAddress: string, host: string): boolean {
   const strip = (a: string) => a.replace(/^::ffff:/, "").replace(/^\[|\]$/g, "").toLowerCase();
   const h = strip(host);
   // A host name resolves to an address we do not see here: then the port must do.
-  const isIpLiteral = /^[0-9.]+$/.test(h) || h.includes(":");
-  return !isIpLiteral || strip(fromAddress) === h;
+  return isIP(h) === 0 || strip(fromAddress) === h;
 }
 
+/** No reply at all; kept for callers that treat that as an error. */
 export class NoReplyError extends Error {
   override name = "NoReplyError";
 }
+
+export type UdpExchange =
+  | { readonly kind: "reply"; readonly reply: Exclude<UdpReply, { kind: "malformed" }>; readonly transmissions: number }
+  /** No reply. `refused`: the host reported the port closed (the server is not running). */
+  | { readonly kind: "no-reply"; readonly transmissions: number; readonly refused: boolean; readonly detail: string };
 
 export async function sendPaymentUdp(
   bytes: Uint8Array,
   host: string,
   port: number,
   opts: { intervalMs?: number; retransmitsMax?: number } = {},
-): Promise<UdpReply> {
+): Promise<UdpExchange> {
   const intervalMs = opts.intervalMs ?? PAY_RETRANSMIT_INTERVAL_MS;
   const retransmitsMax = opts.retransmitsMax ?? PAY_RETRANSMITS_MAX;
-  let resolveReply!: (r: UdpReply) => void;
-  const replied = new Promise<UdpReply>((resolve) => (resolveReply = resolve));
+  let settle!: (r: Exclude<UdpReply, { kind: "malformed" }> | "refused") => void;
+  const answered = new Promise<Exclude<UdpReply, { kind: "malformed" }> | "refused">((resolve) => (settle = resolve));
   const socket = await Bun.udpSocket({
     socket: {
       data(_sock, data, fromPort, fromAddress) {
         // Only the server asked may answer (a reply from elsewhere is ignored, not trusted).
         if (fromPort !== port || !sameHost(fromAddress, host)) return;
         const reply = decodeReply(new Uint8Array(data), bytes.length);
-        if (reply.kind !== "malformed") resolveReply(reply);
+        if (reply.kind !== "malformed") settle(reply);
+      },
+      error() {
+        settle("refused");
       },
     },
   });
+  let transmissions = 0;
   try {
     for (let attempt = 0; attempt <= retransmitsMax; attempt++) {
-      socket.send(bytes, port, host);
-      const timeout = new Promise<null>((resolve) => setTimeout(() => resolve(null), intervalMs));
-      const reply = await Promise.race([replied, timeout]);
-      if (reply !== null) return reply;
+      try {
+        socket.send(bytes, port, host);
+        transmissions++;
+      } catch {
+        settle("refused");
+      }
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), intervalMs)));
+      const outcome = await Promise.race([answered, timeout]);
+      clearTimeout(timer);
+      if (outcome === "refused") {
+        return { kind: "no-reply", transmissions, refused: true, detail: `${host}:${port} refused the datagram (no server is listening there)` };
+      }
+      if (outcome !== null) return { kind: "reply", reply: outcome, transmissions };
     }
-    throw new NoReplyError(`no reply from ${host}:${port} after ${retransmitsMax + 1} attempts over ${((retransmitsMax + 1) * intervalMs) / 1000} s`);
+    return { kind: "no-reply", transmissions, refused: false, detail: `no reply from ${host}:${port} after ${transmissions} attempts over ${((retransmitsMax + 1) * intervalMs) / 1000} s` };
   } finally {
     socket.close();
   }
