@@ -143,7 +143,7 @@ describe("one node with a network file funding a payer", () => {
     // And now even 1 is too much.
     const again = await pay(hexOf(PAYEE), 1, "--seed", payerSeed);
     expect(again.exitCode).toBe(1);
-    expect(again.stderr).toContain("rejected: INSUFFICIENT_BALANCE");
+    expect(again.stderr).toContain("rejected: UNKNOWN_PAYER");
     await expectBalances();
   });
 

@@ -181,8 +181,8 @@ describe("applyGroup", () => {
     expect(ledger.balance(dave.publicKey)).toBe(100);
     expect(ledger.balance(alice.publicKey)).toBe(0);
     expect(ledger.totals().accounts).toBe(2);
-    // An account at 0 is a payer with too little, not an unknown payer.
-    expect(ledger.applyGroup([pay(alice, dave, 1, T0 + 1)], W, T0)).toEqual([{ kind: "reject", code: "INSUFFICIENT_BALANCE" }]);
+    // A payer at 0 is an unknown payer (decideAgainstLedger), on every server alike.
+    expect(ledger.applyGroup([pay(alice, dave, 1, T0 + 1)], W, T0)).toEqual([{ kind: "reject", code: "UNKNOWN_PAYER" }]);
     // The state hash ignores zero balances, as documented.
     expect(ledger.stateHashHex()).toBe(stateHashOf([[dave.publicKey, 100]]).hex());
   });
