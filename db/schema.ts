@@ -5,7 +5,10 @@ import { sqliteTable, blob, integer, text, index, customType } from "drizzle-orm
 /** A 64-bit INTEGER column bound from a bigint (Drizzle's integer() is a JS number, 53 bits). */
 const int64 = customType<{ data: bigint; driverData: bigint }>({ dataType: () => "integer" });
 
-/** One row per account that ever held scryp. balance is a u32 (checked on write and on load). */
+/**
+ * One row per account whose balance is above 0: the write that takes a balance to 0 deletes the row
+ * (its payments stay). balance is a u32 and never 0 (checked on write and on load).
+ */
 export const accounts = sqliteTable("accounts", {
   id: blob("id", { mode: "buffer" }).primaryKey(), // 32-byte public key
   balance: integer("balance").notNull(),

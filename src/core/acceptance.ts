@@ -61,7 +61,10 @@ export function decideAgainstLedger(payment: Payment, facts: LedgerFacts): Ledge
   if (facts.sameSignedPart !== undefined) {
     return equalBytes(facts.sameSignedPart, payment.bytes) ? { kind: "already-accepted" } : { kind: "reject", code: "DUPLICATE" };
   }
-  if (facts.payerBalance === undefined) return { kind: "reject", code: "UNKNOWN_PAYER" };
+  // An account exists only while its balance is above 0 (the ledger removes it at 0). A payer at 0
+  // is therefore an unknown payer, whether or not some store still holds its row: every server must
+  // answer the same code for the same payment.
+  if (facts.payerBalance === undefined || facts.payerBalance === 0) return { kind: "reject", code: "UNKNOWN_PAYER" };
   if (facts.payerBalance < payment.amount) return { kind: "reject", code: "INSUFFICIENT_BALANCE" };
   return { kind: "apply" };
 }

@@ -4,8 +4,9 @@
 // It is an additive multiset hash: the sum, modulo 2^256, of one leaf per account with a non-zero
 // balance, leaf = SHA-256("scryp/account/v1" | id (32) | balance (4, big-endian)). A payment
 // changes two balances, so it costs four leaf hashes (subtract the old leaves, add the new), not a
-// pass over the ledger. Accounts at zero contribute nothing, so "same balances" means "same hash"
-// even where one server keeps an emptied account's row and another never had it.
+// pass over the ledger. Accounts at zero contribute nothing: an account exists only while its
+// balance is above 0, so taking a balance to 0 removes its leaf, and a ledger file from before that
+// rule (holding rows at 0) has the same hash as one without them.
 import { KEY_BYTES } from "./limits.ts";
 import { toHex } from "./bytes.ts";
 

@@ -7,7 +7,10 @@
 //
 // Invariants, asserted where written and again where read back (open): every balance is a u32;
 // balances sum to the genesis total (nothing mints); the stored state hash equals the hash of the
-// balances.
+// balances; no account is at 0. An account exists only while its balance is above 0: the write that
+// takes it to 0 deletes its row and its cache entry (its payments stay), so paying dust to fresh keys
+// and back costs no lasting memory or disk, and every server holds the same set of accounts however
+// it got to the same balances (a window applied once, or applied, rolled back and applied again).
 import { Database } from "bun:sqlite";
 import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
 import { and, asc, desc, eq, gt, lt, lte, or, sql } from "drizzle-orm";
@@ -110,6 +113,7 @@ export class Ledger implements ConsensusLedger {
   private readonly findById;
   private readonly insertPayment;
   private readonly upsertAccount;
+  private readonly deleteAccount;
   private readonly putMeta;
 
   private constructor(
@@ -135,6 +139,7 @@ export class Ledger implements ConsensusLedger {
       .values({ id: sql.placeholder("id"), balance: sql.placeholder("balance") })
       .onConflictDoUpdate({ target: accounts.id, set: { balance: sql`excluded.balance` } })
       .prepare();
+    this.deleteAccount = db.delete(accounts).where(eq(accounts.id, sql.placeholder("id"))).prepare();
     this.putMeta = db
       .insert(meta)
       .values({ key: sql.placeholder("key"), value: sql.placeholder("value") })
@@ -170,7 +175,7 @@ export class Ledger implements ConsensusLedger {
         for (const [hex, balance] of genesis) {
           if (balance === 0) continue;
           const id = Buffer.from(hex, "hex");
-          this.upsertAccount.run({ id, balance });
+          this.writeAccount(id, balance);
           hash.change(id, 0, balance);
         }
         this.putMeta.run({ key: META_GENESIS_HASH, value: wanted });
@@ -216,10 +221,22 @@ export class Ledger implements ConsensusLedger {
   private install(staged: ReadonlyMap<Key, number>, hash: StateHash): void {
     for (const [key, balance] of staged) {
       this.supply += balance - (this.balances.get(key) ?? 0);
-      this.balances.set(key, balance);
+      // The row was deleted in the same transaction (writeAccount); the cache follows it.
+      if (balance === 0) this.balances.delete(key);
+      else this.balances.set(key, balance);
     }
     this.stateHash = hash;
     assertInvariant(this.supply === this.genesisTotal, `balances sum to ${this.supply}, genesis to ${this.genesisTotal}`);
+  }
+
+  /**
+   * The one place a balance reaches the accounts table: a u32, and 0 removes the account. Called
+   * inside the caller's transaction.
+   */
+  private writeAccount(id: Buffer, balance: number): void {
+    assertInvariant(Number.isInteger(balance) && balance >= 0 && balance <= BALANCE_MAX, "a balance to write is not a u32");
+    if (balance === 0) this.deleteAccount.run({ id });
+    else this.upsertAccount.run({ id, balance });
   }
 
   /** Reads every balance back and checks the invariants before serving anything. */
@@ -230,6 +247,11 @@ export class Ledger implements ConsensusLedger {
     for (const row of this.client.query<{ id: Uint8Array; balance: number }, []>("SELECT id, balance FROM accounts").iterate()) {
       assertInvariant(Number.isInteger(row.balance) && row.balance >= 0 && row.balance <= BALANCE_MAX, "a stored balance is not a u32");
       assertInvariant(row.id.length === 32, "a stored account id is not 32 bytes");
+      // Zero rows from before the rule were removed once by migration 0001, so one here is a bug
+      // (or a tampered file), not old data. A migration rather than a clean-up in load(): load()
+      // must only check, or it would silently repair what it exists to catch, on every reopen and
+      // after every failed attempt().
+      assertInvariant(row.balance !== 0, "a stored account is at balance 0 (an emptied account must be removed)");
       this.balances.set(keyOf(row.id), row.balance);
       total += row.balance;
       hash.change(row.id, 0, row.balance);
@@ -303,10 +325,7 @@ export class Ledger implements ConsensusLedger {
         applied++;
       }
       if (applied === 0) return;
-      for (const [key, balance] of staged) {
-        assertInvariant(Number.isInteger(balance) && balance >= 0 && balance <= BALANCE_MAX, "a balance to write is not a u32");
-        this.upsertAccount.run({ id: idOf(key), balance });
-      }
+      for (const [key, balance] of staged) this.writeAccount(idOf(key), balance);
       this.putMeta.run({ key: META_STATE_HASH, value: asBuffer(hash.bytes()) });
     })();
 
@@ -488,7 +507,9 @@ export class Ledger implements ConsensusLedger {
     }
     this.client.transaction(() => {
       this.client.run("DELETE FROM payments WHERE window > ?", [window]);
-      for (const [key, balance] of staged) this.upsertAccount.run({ id: idOf(key), balance });
+      // Undoing a payment can take its payee back to 0: writeAccount removes it, as applyGroup would
+      // have had the payment never happened.
+      for (const [key, balance] of staged) this.writeAccount(idOf(key), balance);
       this.putMeta.run({ key: META_STATE_HASH, value: asBuffer(hash.bytes()) });
     })();
     this.install(staged, hash);

@@ -251,9 +251,9 @@ describe("decideAgainstLedger", () => {
     expect(decideAgainstLedger(p, facts(undefined, 0xffff_ffff))).toEqual({ kind: "apply" });
   });
 
-  test("INSUFFICIENT_BALANCE at amount − 1 and at 0; amount itself is enough", () => {
+  test("INSUFFICIENT_BALANCE at amount − 1 and at 1; amount itself is enough", () => {
     expect(decideAgainstLedger(p, facts(undefined, 99))).toEqual({ kind: "reject", code: "INSUFFICIENT_BALANCE" });
-    expect(decideAgainstLedger(p, facts(undefined, 0))).toEqual({ kind: "reject", code: "INSUFFICIENT_BALANCE" });
+    expect(decideAgainstLedger(p, facts(undefined, 1))).toEqual({ kind: "reject", code: "INSUFFICIENT_BALANCE" });
     expect(decideAgainstLedger(p, facts(undefined, 100))).toEqual({ kind: "apply" });
   });
 
@@ -265,6 +265,14 @@ describe("decideAgainstLedger", () => {
 
   test("UNKNOWN_PAYER when the payer has no account", () => {
     expect(decideAgainstLedger(p, facts(undefined, undefined))).toEqual({ kind: "reject", code: "UNKNOWN_PAYER" });
+  });
+
+  test("a payer at balance 0 is the same as no account: UNKNOWN_PAYER, whatever the store holds", () => {
+    expect(decideAgainstLedger(p, facts(undefined, 0))).toEqual({ kind: "reject", code: "UNKNOWN_PAYER" });
+    const one = payment(pay(1));
+    expect(decideAgainstLedger(one, facts(undefined, 0))).toEqual(decideAgainstLedger(one, facts(undefined, undefined)));
+    // A retransmission is still recognised after it emptied the payer (duplicates come first).
+    expect(decideAgainstLedger(p, facts(bytes.slice(), 0))).toEqual({ kind: "already-accepted" });
   });
 
   test("identical 140 bytes accepted before → already-accepted", () => {
@@ -339,12 +347,12 @@ describe("a whole pipeline over a small ledger", () => {
     submit(p1);
     submit(p1); // retransmission
     submit(p2); // exactly the rest
-    submit(pay(1, NOW + 2)); // nothing left
+    submit(pay(1, NOW + 2)); // nothing left: the emptied account no longer exists
     submit(buildPayment({ timestampMs: NOW, amount: 1, payee: alice.publicKey, payer: carol.publicKey, payerSeed: carol.seed })); // no account
     const forged = p1.slice();
     forged.set(signWithNonce(5n, p1.subarray(0, 76), alice.seed, alice.publicKey), 76);
     submit(forged); // same payment, another valid signature
-    expect(outcomes).toEqual(["applied", "again", "applied", "INSUFFICIENT_BALANCE", "UNKNOWN_PAYER", "DUPLICATE"]);
+    expect(outcomes).toEqual(["applied", "again", "applied", "UNKNOWN_PAYER", "UNKNOWN_PAYER", "DUPLICATE"]);
     expect(balances.get(hex(alice.publicKey))).toBe(0);
     expect(balances.get(hex(bob.publicKey))).toBe(25);
   });

@@ -37,7 +37,8 @@ describe("one node with a network file funding a payer", () => {
     runScryp(["pay", payee, String(amount), "--node", f.url, ...extra], dir.path);
 
   async function expectBalances() {
-    expect(await httpBalance(f.url, hexOf(PAYER))).toBe(payerBalance);
+    // An account exists while its balance is above 0: an emptied payer answers 404.
+    expect(await httpBalance(f.url, hexOf(PAYER))).toBe(payerBalance === 0 ? undefined : payerBalance);
     expect(await httpBalance(f.url, hexOf(PAYEE))).toBe(payeeBalance);
     expect(await httpBalance(f.url, hexOf(SERVER))).toBe(SUPPLY - PAYER_START);
     const status = await getJson(`${f.url}/status`);
@@ -130,7 +131,7 @@ describe("one node with a network file funding a payer", () => {
     }
   });
 
-  test("paying exactly the whole balance is accepted and leaves 0", async () => {
+  test("paying exactly the whole balance is accepted and removes the account; its history stays", async () => {
     const before = payerBalance;
     const r = await pay(hexOf(PAYEE), before, "--seed", payerSeed);
     expect(r.exitCode).toBe(0);
@@ -138,12 +139,16 @@ describe("one node with a network file funding a payer", () => {
     payeeBalance = 175 + before;
     await expectBalances();
     const b = await runScryp(["balance", hexOf(PAYER), "--node", f.url], dir.path);
-    expect(b.exitCode).toBe(0);
-    expect(b.stdout).toBe(`0 scryp (account ${hexOf(PAYER)})\n`);
+    expect(b.exitCode).toBe(1);
+    expect(b.stderr).toContain("does not exist");
+    const history = await getJson(`${f.url}/accounts/${hexOf(PAYER)}/transactions`);
+    expect(history.status).toBe(200);
+    expect(history.json.transactions.length).toBeGreaterThan(0);
+    expect(history.json.transactions[0]).toMatchObject({ payer: hexOf(PAYER), amount: before });
     // And now even 1 is too much.
     const again = await pay(hexOf(PAYEE), 1, "--seed", payerSeed);
     expect(again.exitCode).toBe(1);
-    expect(again.stderr).toContain("rejected: INSUFFICIENT_BALANCE");
+    expect(again.stderr).toContain("rejected: UNKNOWN_PAYER");
     await expectBalances();
   });
 
@@ -251,13 +256,14 @@ describe("the whole supply in one payment", () => {
       writeSeed(payeeSeed, PAYEE);
       const all = await runScryp(["pay", hexOf(PAYEE), String(SUPPLY), "--node", node.url, "--seed", join(path, "server.seed")], path);
       expect(all.exitCode).toBe(0);
-      expect(await httpBalance(node.url, serverKey)).toBe(0);
+      expect(await httpBalance(node.url, serverKey)).toBeUndefined(); // emptied: no account
       expect(await httpBalance(node.url, hexOf(PAYEE))).toBe(SUPPLY);
       const back = await runScryp(["pay", serverKey, String(SUPPLY), "--node", node.url, "--seed", payeeSeed, "--http"], path);
       expect(back.exitCode).toBe(0);
       expect(await httpBalance(node.url, serverKey)).toBe(SUPPLY);
-      expect(await httpBalance(node.url, hexOf(PAYEE))).toBe(0);
-      expect((await getJson(`${node.url}/status`)).json.ledger).toMatchObject({ supply: SUPPLY, payments: 2, accounts: 2 });
+      expect(await httpBalance(node.url, hexOf(PAYEE))).toBeUndefined();
+      // Only the account holding scryp counts; the emptied one is gone.
+      expect((await getJson(`${node.url}/status`)).json.ledger).toMatchObject({ supply: SUPPLY, payments: 2, accounts: 1 });
     } finally {
       await node.kill("SIGKILL");
       cleanup();

@@ -174,15 +174,17 @@ describe("applyGroup", () => {
     expect(observe(ledger, everyone).balances).toEqual([60, 30, 10, undefined]);
   });
 
-  test("a payee without an account gets one; a drained payer keeps an account at 0", () => {
-    const { ledger } = fresh(genesisOf([[alice, 100]]));
+  test("a payee without an account gets one; a drained payer's account is removed, its history kept", () => {
+    const { ledger, path } = fresh(genesisOf([[alice, 100]]));
     expect(ledger.totals().accounts).toBe(1);
     expect(ledger.applyGroup([pay(alice, dave, 100)], W, T0)).toEqual([{ kind: "apply" }]);
     expect(ledger.balance(dave.publicKey)).toBe(100);
-    expect(ledger.balance(alice.publicKey)).toBe(0);
-    expect(ledger.totals().accounts).toBe(2);
-    // An account at 0 is a payer with too little, not an unknown payer.
-    expect(ledger.applyGroup([pay(alice, dave, 1, T0 + 1)], W, T0)).toEqual([{ kind: "reject", code: "INSUFFICIENT_BALANCE" }]);
+    expect(ledger.balance(alice.publicKey)).toBeUndefined();
+    expect(ledger.totals().accounts).toBe(1);
+    expect(diskSnapshot(path).accounts).toEqual([[hex(dave.publicKey), 100]]);
+    expect(ledger.transactions(alice.publicKey, 10)).toHaveLength(1);
+    // A payer at 0 is an unknown payer (decideAgainstLedger), on every server alike.
+    expect(ledger.applyGroup([pay(alice, dave, 1, T0 + 1)], W, T0)).toEqual([{ kind: "reject", code: "UNKNOWN_PAYER" }]);
     // The state hash ignores zero balances, as documented.
     expect(ledger.stateHashHex()).toBe(stateHashOf([[dave.publicKey, 100]]).hex());
   });

@@ -81,11 +81,13 @@ test.each([1, 2, 3])("random payments among 20 accounts conserve the supply and 
       const payee = toHex(p.payee);
       const bal = model.get(payer);
       if (seen !== undefined) expected.push(seen === toHex(p.bytes) ? { kind: "already-accepted" } : { kind: "reject", code: "DUPLICATE" });
-      else if (bal === undefined) expected.push({ kind: "reject", code: "UNKNOWN_PAYER" });
+      else if (bal === undefined || bal === 0) expected.push({ kind: "reject", code: "UNKNOWN_PAYER" });
       else if (bal < p.amount) expected.push({ kind: "reject", code: "INSUFFICIENT_BALANCE" });
       else {
         expected.push({ kind: "apply" });
-        model.set(payer, bal - p.amount);
+        // An account exists while its balance is above 0: the model drops an emptied payer too.
+        if (bal === p.amount) model.delete(payer);
+        else model.set(payer, bal - p.amount);
         model.set(payee, (model.get(payee) ?? 0) + p.amount);
         acceptedBySigned.set(sp, toHex(p.bytes));
       }
@@ -122,4 +124,7 @@ test.each([1, 2, 3])("random payments among 20 accounts conserve the supply and 
   expect(disk.stateHash).toBe(hashNow);
   expect(disk.payments).toBe(acceptedBySigned.size);
   expect(disk.accounts.reduce((sum, [, b]) => sum + b, 0)).toBe(SUPPLY);
+  // No row at 0, and exactly the model's accounts on disk.
+  expect(disk.accounts.every(([, b]) => b > 0)).toBe(true);
+  expect(disk.accounts.length).toBe(model.size);
 });

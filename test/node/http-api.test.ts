@@ -101,7 +101,7 @@ describe("POST /tx", () => {
       expect(r.status).toBe(200);
       expect(await r.json()).toEqual({ id: paymentIdHex(bytes), status: "accepted" });
     }
-    expect(api.t.ledger.balance(bob.publicKey)).toBe(0);
+    expect(api.t.ledger.balance(bob.publicKey)).toBeUndefined(); // emptied once: no account
     expect(api.t.ledger.totals().payments).toBe(1);
   });
 
@@ -225,7 +225,12 @@ describe("GET /accounts/:id", () => {
 
     await postBytes(signedPayment(bob, carol.publicKey, 1_000, T0));
     expect(await (await get(`/accounts/${C}`)).json()).toEqual({ id: C, balance: 1_000 });
-    expect(await (await get(`/accounts/${B}`)).json()).toEqual({ id: B, balance: 0 }); // emptied, still an account
+    // Emptied: no account any more (an account exists while its balance is above 0), but its
+    // payment history is still listed.
+    await expectError(get(`/accounts/${B}`), 404, "NOT_FOUND");
+    const history = await get(`/accounts/${B}/transactions`);
+    expect(history.status).toBe(200);
+    expect(((await history.json()) as { transactions: { payer: string }[] }).transactions.map((t) => t.payer)).toEqual([B]);
   });
 });
 
