@@ -57,3 +57,17 @@ export const PAY_RETRANSMIT_INTERVAL_MS = 250;
 export const PAY_RETRANSMITS_MAX = 20;
 /** Client: HTTP request timeout. */
 export const CLIENT_HTTP_TIMEOUT_MS = 5_000;
+
+// ---- Server-to-server requests (/peer/*) --------------------------------------------------------
+
+/**
+ * A signed peer request is good for this long past the network's skew: time for a large handover
+ * to cross a slow link. Beyond, it is refused as stale (or from a clock far off).
+ */
+export const PEER_REQUEST_TRANSIT_MS_MAX = 10_000;
+/** Requests from one peer being answered at once; more are refused (503) until some finish. */
+export const PEER_REQUESTS_IN_FLIGHT_MAX = 16;
+/** Resync answers (GET /peer/payments) being streamed at once, from all peers together. */
+export const RESYNC_ANSWERS_IN_FLIGHT_MAX = 2;
+/** Rows (window i64 + 140-byte payment) streamed per chunk of a resync answer. */
+export const RESYNC_ROWS_PER_CHUNK = 1_000;

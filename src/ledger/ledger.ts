@@ -480,6 +480,26 @@ export class Ledger implements ConsensusLedger {
   }
 
   /**
+   * How many payments windows in (afterWindow, uptoWindow] hold, counting at most `limit`: a resync
+   * answer is refused as too large without loading its rows.
+   */
+  countPaymentsBetween(afterWindow: number, uptoWindow: number, limit: number): number {
+    return this.client
+      .query<{ n: number }, [number, number, number]>("SELECT count(*) AS n FROM (SELECT 1 FROM payments WHERE window > ? AND window <= ? LIMIT ?)")
+      .get(afterWindow, uptoWindow, limit)!.n;
+  }
+
+  /** Up to `limit` payments of windows in (afterWindow, uptoWindow] after sequence `afterSeq`, in order. */
+  paymentsBetweenPage(afterWindow: number, uptoWindow: number, afterSeq: number, limit: number): { seq: number; window: number; bytes: Uint8Array }[] {
+    return this.client
+      .query<{ seq: number; window: number; bytes: Uint8Array }, [number, number, number, number]>(
+        "SELECT seq, window, bytes FROM payments WHERE window > ? AND window <= ? AND seq > ? ORDER BY seq LIMIT ?",
+      )
+      .all(afterWindow, uptoWindow, afterSeq, limit)
+      .map((r) => ({ seq: r.seq, window: r.window, bytes: new Uint8Array(r.bytes) }));
+  }
+
+  /**
    * Undoes every payment of windows after `window`, newest first, in one transaction: the way
    * back to an agreed checkpoint. Costs in proportion to the payments undone. Returns how many.
    */

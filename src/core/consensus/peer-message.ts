@@ -127,8 +127,28 @@ export type DecodeResult = { ok: true; message: PeerMessage } | { ok: false; rea
 
 const safeNumber = (n: bigint): number | null => (n > BigInt(Number.MAX_SAFE_INTEGER) || n < BigInt(-Number.MAX_SAFE_INTEGER) ? null : Number(n));
 
-/** Parses and checks the signature against the sender key in the message. Membership and role are the coordinator's. */
+/**
+ * Parses and checks the signature against the sender key in the message. Membership and role are
+ * the coordinator's, which checks them between parsePeerMessage and verifyPeerMessage instead.
+ */
 export function decodePeerMessage(bytes: Uint8Array, verify: Verify): DecodeResult {
+  const parsed = parsePeerMessage(bytes);
+  if (!parsed.ok) return parsed;
+  if (!verifyPeerMessage(parsed.message, verify)) return { ok: false, reason: "bad signature" };
+  return parsed;
+}
+
+/** The sender's signature over everything before it. */
+export function verifyPeerMessage(m: PeerMessage, verify: Verify): boolean {
+  const bodyEnd = m.bytes.length - SIGNATURE_BYTES;
+  return verify(m.bytes.subarray(bodyEnd), m.bytes.subarray(0, bodyEnd), m.sender);
+}
+
+/**
+ * The layout alone — magic, type, exact length, counts, integer ranges — with no cryptography:
+ * what may be checked before the signature, so a malformed or foreign message costs nothing.
+ */
+export function parsePeerMessage(bytes: Uint8Array): DecodeResult {
   if (bytes.length < HEADER_BYTES + SIGNATURE_BYTES) return { ok: false, reason: "too short" };
   for (let i = 0; i < PEER_MAGIC.length; i++) if (bytes[i] !== PEER_MAGIC[i]) return { ok: false, reason: "not a scryp peer message" };
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -141,8 +161,6 @@ export function decodePeerMessage(bytes: Uint8Array, verify: Verify): DecodeResu
   const sentAtMs = safeNumber(view.getBigUint64(o, false));
   o += 8;
   if (window === null || sentAtMs === null) return { ok: false, reason: "window or time out of range" };
-  const bodyEnd = bytes.length - SIGNATURE_BYTES;
-  if (!verify(bytes.subarray(bodyEnd), bytes.subarray(0, bodyEnd), sender)) return { ok: false, reason: "bad signature" };
   if (type === VOTE_TYPE) {
     if (bytes.length !== VOTE_BYTES) return { ok: false, reason: "a vote is 158 bytes" };
     const applied = bytes[o + 32];
