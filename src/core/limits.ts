@@ -36,6 +36,8 @@ export const SERVERS_MAX = 64;
 export const GENESIS_ACCOUNTS_MAX = 100_000;
 /** The network file is small JSON; anything larger is a mistake or an attack. */
 export const NETWORK_FILE_SIZE_BYTES_MAX = 8 * 1024 * 1024;
+/** The data directory's lock file holds a pid in decimal (at most 10 digits); more is not ours. */
+export const LOCK_FILE_SIZE_BYTES_MAX = 32;
 
 /** HTTP request bodies: a payment in JSON is ~300 bytes; 4 KiB leaves room and nothing more. */
 export const HTTP_BODY_SIZE_BYTES_MAX = 4096;
