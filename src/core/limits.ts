@@ -15,12 +15,29 @@ export const INTERVAL_MS_DEFAULT = 120_000;
 export const BLACKOUT_MS_DEFAULT = 15_000;
 export const SKEW_MS_DEFAULT = 5_000;
 
+// Bounds on the schedule a network file may set. The relations between them (blackout > 2 × skew,
+// blackout < interval) are in core/network.ts; these keep each number in a range a network can run.
+/** A window must hold a handover (flush, batch, votes over the internet) and some accepting time;
+ *  below 1 s the alpha would do little else. Also `scryp devnet`'s shortest --interval. */
+export const INTERVAL_MS_MIN = 1_000;
+/** An alpha that stops holds acceptance up for the rest of its window; past a day that is an outage,
+ *  and a number this large is almost surely seconds or µs written where ms belong. */
+export const INTERVAL_MS_MAX = 86_400_000;
+/** A payment's timestamp is the client's clock; the tolerance must cover that clock's NTP error and
+ *  the datagram's flight, or honest payments are refused TIMESTAMP_SKEW. `scryp devnet` (one shared
+ *  clock, loopback) goes down to 99 ms. */
+export const SKEW_MS_MIN = 50;
+/** Implied by blackout > 2 × skew and blackout < interval; checked on its own so the message names skew. */
+export const SKEW_MS_MAX = INTERVAL_MS_MAX / 2;
+
 /** A network is a handful of community servers; more would make every handover a broadcast storm. */
 export const SERVERS_MAX = 64;
 /** Genesis is hand-written by the network's founders; a bound keeps the file reviewable and loading fast. */
 export const GENESIS_ACCOUNTS_MAX = 100_000;
 /** The network file is small JSON; anything larger is a mistake or an attack. */
 export const NETWORK_FILE_SIZE_BYTES_MAX = 8 * 1024 * 1024;
+/** The data directory's lock file holds a pid in decimal (at most 10 digits); more is not ours. */
+export const LOCK_FILE_SIZE_BYTES_MAX = 32;
 
 /** HTTP request bodies: a payment in JSON is ~300 bytes; 4 KiB leaves room and nothing more. */
 export const HTTP_BODY_SIZE_BYTES_MAX = 4096;

@@ -7,8 +7,12 @@ import {
   BLACKOUT_MS_DEFAULT,
   GENESIS_ACCOUNTS_MAX,
   INTERVAL_MS_DEFAULT,
+  INTERVAL_MS_MAX,
+  INTERVAL_MS_MIN,
   SERVERS_MAX,
   SKEW_MS_DEFAULT,
+  SKEW_MS_MAX,
+  SKEW_MS_MIN,
   SUPPLY,
 } from "./limits.ts";
 import { fromHex } from "./bytes.ts";
@@ -26,8 +30,19 @@ const address = v.pipe(
     return port >= 1 && port <= 65535;
   }, "port must be 1 to 65535"),
 );
-const positiveMs = v.pipe(v.number("must be a number of ms"), v.integer("must be a whole number of ms"), v.minValue(1, "must be at least 1 ms"));
-const nonNegativeMs = v.pipe(v.number("must be a number of ms"), v.integer("must be a whole number of ms"), v.minValue(0, "must not be negative"));
+const wholeMs = v.pipe(v.number("must be a number of ms"), v.integer("must be a whole number of ms"));
+// Bounds and their reasons: core/limits.ts. Each message names the unit, so 120 (meant as seconds) reads as wrong.
+const intervalMs = v.pipe(
+  wholeMs,
+  v.minValue(INTERVAL_MS_MIN, `must be at least ${INTERVAL_MS_MIN} ms (1 s)`),
+  v.maxValue(INTERVAL_MS_MAX, `must be at most ${INTERVAL_MS_MAX} ms (1 day)`),
+);
+const blackoutMs = v.pipe(wholeMs, v.minValue(0, "must not be negative"));
+const skewMs = v.pipe(
+  wholeMs,
+  v.minValue(SKEW_MS_MIN, `must be at least ${SKEW_MS_MIN} ms (a client's clock and its datagram's flight need that much tolerance)`),
+  v.maxValue(SKEW_MS_MAX, `must be at most ${SKEW_MS_MAX} ms (half the longest interval)`),
+);
 const balance = v.pipe(v.number("must be a number of scryp"), v.integer("must be a whole number"), v.minValue(0, "must not be negative"), v.maxValue(SUPPLY, `must be at most ${SUPPLY}`));
 
 export const NetworkFileSchema = v.pipe(
@@ -38,9 +53,9 @@ export const NetworkFileSchema = v.pipe(
       v.maxLength(SERVERS_MAX, `must list at most ${SERVERS_MAX} servers`),
       v.check((servers) => new Set(servers.map((s) => s.key)).size === servers.length, "must not list a key twice"),
     ),
-    interval: v.optional(positiveMs, INTERVAL_MS_DEFAULT),
-    blackout: v.optional(nonNegativeMs, BLACKOUT_MS_DEFAULT),
-    skew: v.optional(nonNegativeMs, SKEW_MS_DEFAULT),
+    interval: v.optional(intervalMs, INTERVAL_MS_DEFAULT),
+    blackout: v.optional(blackoutMs, BLACKOUT_MS_DEFAULT),
+    skew: v.optional(skewMs, SKEW_MS_DEFAULT),
     genesis: v.pipe(
       v.record(keyHex, balance),
       v.check((g) => Object.keys(g).length <= GENESIS_ACCOUNTS_MAX, `must have at most ${GENESIS_ACCOUNTS_MAX} accounts`),

@@ -1,18 +1,16 @@
 // Reading a network file from disk. Validation itself is in core/network.ts.
-import { readFileSync, statSync } from "node:fs";
 import { NetworkFileError, parseNetworkText, type Network } from "../core/network.ts";
 import { NETWORK_FILE_SIZE_BYTES_MAX } from "../core/limits.ts";
+import { FileReadError, readRegularFile } from "./regular-file.ts";
 
 export function readNetworkFile(path: string): Network {
-  let text: string;
+  let bytes: Buffer;
   try {
-    if (statSync(path).size > NETWORK_FILE_SIZE_BYTES_MAX) {
-      throw new NetworkFileError("(file)", `larger than ${NETWORK_FILE_SIZE_BYTES_MAX} bytes`);
-    }
-    text = readFileSync(path, "utf8");
+    // A regular file of bounded size: a FIFO, a directory or /dev/zero is refused, not read.
+    bytes = readRegularFile(path, NETWORK_FILE_SIZE_BYTES_MAX);
   } catch (e) {
-    if (e instanceof NetworkFileError) throw e;
-    throw new NetworkFileError("(file)", `cannot read ${path}: ${(e as Error).message}`);
+    if (e instanceof FileReadError) throw new NetworkFileError("(file)", `cannot read ${path}: it ${e.reason}`);
+    throw e;
   }
-  return parseNetworkText(text);
+  return parseNetworkText(bytes.toString("utf8"));
 }

@@ -8,6 +8,7 @@ import { parseNetwork, serverIndex, singleServerNetwork, type Network } from "..
 import { toHex } from "../core/bytes.ts";
 import { systemClock, type Clock } from "../core/clock.ts";
 import { Ledger } from "../ledger/ledger.ts";
+import { openLedger } from "./open-ledger.ts";
 import { PaymentIntake } from "./payment-intake.ts";
 import { VerifyPool } from "./verify-pool.ts";
 import { availableParallelism } from "node:os";
@@ -112,7 +113,7 @@ async function startLocked(config: NodeConfig, keyPair: { seed: Uint8Array; publ
   const host = config.host ?? entry.host;
   const port = config.port ?? entry.port;
 
-  const ledger = Ledger.open(join(config.dataDir, LEDGER_FILE_NAME), { genesis: network.genesis, nowMs: clock.now() });
+  const ledger = openLedger(join(config.dataDir, LEDGER_FILE_NAME), { genesis: network.genesis, nowMs: clock.now() });
   if (defaultNetworkText !== null) {
     // Written only once the ledger accepted this network: a node refused for another genesis
     // must not repoint the clients that read this file.

@@ -8,7 +8,16 @@ import {
   singleServerNetwork,
   splitAddress,
 } from "../../src/core/network.ts";
-import { BLACKOUT_MS_DEFAULT, INTERVAL_MS_DEFAULT, SKEW_MS_DEFAULT, SUPPLY } from "../../src/core/limits.ts";
+import {
+  BLACKOUT_MS_DEFAULT,
+  INTERVAL_MS_DEFAULT,
+  INTERVAL_MS_MAX,
+  INTERVAL_MS_MIN,
+  SKEW_MS_DEFAULT,
+  SKEW_MS_MAX,
+  SKEW_MS_MIN,
+  SUPPLY,
+} from "../../src/core/limits.ts";
 import { hex } from "./fixtures.ts";
 
 const K1 = "1".repeat(64);
@@ -99,10 +108,32 @@ describe("a valid file", () => {
     expect(parseNetwork({ ...valid(), genesis: { [K1]: 2 ** 31, [K2]: 2 ** 31 - 1 } }).genesis.size).toBe(2);
   });
 
-  test("boundaries that pass: blackout = 2·skew + 1, blackout = interval − 1, skew 0 with blackout 1", () => {
+  test("boundaries that pass: blackout = 2·skew + 1, blackout = interval − 1, the smallest skew with blackout 2·skew + 1", () => {
     expect(parseNetwork({ ...valid(), blackout: 10_001, skew: 5_000 }).blackoutMs).toBe(10_001);
     expect(parseNetwork({ ...valid(), interval: 15_001, blackout: 15_000 }).intervalMs).toBe(15_001);
-    expect(parseNetwork({ ...valid(), skew: 0, blackout: 1 }).skewMs).toBe(0);
+    expect(parseNetwork({ ...valid(), skew: SKEW_MS_MIN, blackout: 2 * SKEW_MS_MIN + 1 }).skewMs).toBe(SKEW_MS_MIN);
+  });
+
+  test("schedule bounds that pass: the shortest and the longest interval, the largest skew", () => {
+    expect(parseNetwork({ ...valid(), interval: INTERVAL_MS_MIN, blackout: 2 * SKEW_MS_MIN + 1, skew: SKEW_MS_MIN }).intervalMs).toBe(1_000);
+    expect(parseNetwork({ ...valid(), interval: INTERVAL_MS_MAX }).intervalMs).toBe(86_400_000);
+    // skew at its maximum leaves no blackout below the longest interval: the relations refuse it, naming blackout.
+    expect(errorOf({ ...valid(), interval: INTERVAL_MS_MAX, blackout: INTERVAL_MS_MAX - 1, skew: SKEW_MS_MAX }).field).toBe("blackout");
+    expect(parseNetwork({ ...valid(), interval: INTERVAL_MS_MAX, blackout: INTERVAL_MS_MAX - 1, skew: SKEW_MS_MAX - 1 }).skewMs).toBe(SKEW_MS_MAX - 1);
+  });
+
+  test("the schedules the repo runs stay valid: devnet's shortest, the simulator's, the e2e tests', the benchmark's", () => {
+    for (const [interval, blackout, skew] of [
+      [1_000, 200, 99],
+      [1_000, 400, 150],
+      [2_000, 800, 300],
+      [2_000, 800, 399],
+      [3_000, 1_000, 300],
+      [10_000, 3_000, 1_499],
+      [3_600_000, 1_500_000, 600_000],
+    ] as const) {
+      expect(parseNetwork({ ...valid(), interval, blackout, skew }).intervalMs).toBe(interval);
+    }
   });
 
   test("ports 1 and 65535 pass", () => {
@@ -234,6 +265,34 @@ describe("each violation names its field", () => {
   });
   test("skew negative or fractional → skew", () => {
     for (const v of [-1, 0.5]) expectField((n) => (n.skew = v), "skew");
+  });
+  test("interval below 1 s or above 1 day → interval, in plain words with the unit", () => {
+    expect(expectField((n) => (n.interval = INTERVAL_MS_MIN - 1), "interval").message).toBe("network file: interval: must be at least 1000 ms (1 s)");
+    expect(expectField((n) => (n.interval = INTERVAL_MS_MAX + 1), "interval").message).toBe("network file: interval: must be at most 86400000 ms (1 day)");
+    // 1e300 is a whole number to JavaScript: only the maximum stops it.
+    expect(expectField((n) => (n.interval = 1e300), "interval").message).toContain("must be at most 86400000 ms");
+    expectField((n) => (n.interval = 120), "interval");
+  });
+  test("an interval of 2 ms with skew 0 → interval (the first field at fault), and skew 0 alone → skew", () => {
+    expectField((n) => {
+      n.interval = 2;
+      n.blackout = 1;
+      n.skew = 0;
+    }, "interval");
+    const e = expectField((n) => (n.skew = 0), "skew");
+    expect(e.message).toStartWith(`network file: skew: must be at least ${SKEW_MS_MIN} ms`);
+    expectField((n) => (n.skew = SKEW_MS_MIN - 1), "skew");
+  });
+  test("skew above half a day → skew, not a puzzling blackout message", () => {
+    for (const v of [SKEW_MS_MAX + 1, 1e300]) {
+      expect(expectField((n) => (n.skew = v), "skew").message).toContain(`must be at most ${SKEW_MS_MAX} ms`);
+    }
+  });
+  test("the defaults are inside the bounds", () => {
+    expect(INTERVAL_MS_DEFAULT).toBeGreaterThanOrEqual(INTERVAL_MS_MIN);
+    expect(INTERVAL_MS_DEFAULT).toBeLessThanOrEqual(INTERVAL_MS_MAX);
+    expect(SKEW_MS_DEFAULT).toBeGreaterThanOrEqual(SKEW_MS_MIN);
+    expect(SKEW_MS_DEFAULT).toBeLessThanOrEqual(SKEW_MS_MAX);
   });
   test("blackout negative → blackout", () => {
     expectField((n) => (n.blackout = -1), "blackout");

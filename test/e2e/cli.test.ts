@@ -209,7 +209,13 @@ describe("node start-up errors: exit 1, plain message", () => {
 
   test("blackout not above 2 × skew names 'blackout'", async () => {
     expectNetworkError(await nodeWithNetwork({ servers, blackout: 10_000, skew: 5_000, genesis: {} }), "blackout", "must exceed 2 × skew");
-    expectNetworkError(await nodeWithNetwork({ servers, blackout: 0, skew: 0, genesis: {} }), "blackout", "must exceed 2 × skew");
+    expectNetworkError(await nodeWithNetwork({ servers, blackout: 100, skew: 50, genesis: {} }), "blackout", "must exceed 2 × skew");
+  });
+
+  test("an absurd schedule names its field: interval 1e300, interval 2 ms, skew 0", async () => {
+    expectNetworkError(await nodeWithNetwork({ servers, interval: 1e300, genesis: {} }), "interval", "must be at most 86400000 ms");
+    expectNetworkError(await nodeWithNetwork({ servers, interval: 2, blackout: 1, skew: 0, genesis: {} }), "interval", "must be at least 1000 ms");
+    expectNetworkError(await nodeWithNetwork({ servers, blackout: 1, skew: 0, genesis: {} }), "skew", "must be at least 50 ms");
   });
 
   test("blackout not shorter than interval names 'blackout'", async () => {
