@@ -24,6 +24,7 @@ export const ERROR_CODES = {
   PEER_REJECTED: 16,
   // Added later (tags are never reused).
   IN_PROGRESS: 17, // the very same payment is being checked now; its outcome is not known yet
+  PEER_UNAUTHORIZED: 18, // a /peer request not signed by a server of the network
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -55,6 +56,7 @@ export const ERROR_MESSAGES: Record<ErrorCode, string> = {
   INVALID_ID: "an id is 64 lowercase hex digits",
   PEER_REJECTED: "the peer message was rejected",
   IN_PROGRESS: "the very same payment is being checked now; ask again in a moment for its outcome",
+  PEER_UNAUTHORIZED: "this route is for the network's servers; the request is not signed by one",
 };
 
 /** An operating error: expected, carries a stable code, changes nothing. */

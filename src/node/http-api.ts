@@ -24,7 +24,7 @@ export interface HttpDeps {
 }
 
 /** HTTP status per error code: 4xx for the client's mistakes, 421/503 for "not here, not now". */
-const STATUS_BY_CODE: Record<ErrorCode, 400 | 404 | 409 | 413 | 421 | 422 | 500 | 503> = {
+const STATUS_BY_CODE: Record<ErrorCode, 400 | 401 | 404 | 409 | 413 | 421 | 422 | 500 | 503> = {
   PAYMENT_SIZE: 400,
   AMOUNT_ZERO: 400,
   SELF_PAYMENT: 400,
@@ -42,6 +42,7 @@ const STATUS_BY_CODE: Record<ErrorCode, 400 | 404 | 409 | 413 | 421 | 422 | 500 
   INVALID_ID: 400,
   PEER_REJECTED: 400,
   IN_PROGRESS: 503,
+  PEER_UNAUTHORIZED: 401,
 };
 
 export function errorBody(code: ErrorCode, message: string = ERROR_MESSAGES[code]) {

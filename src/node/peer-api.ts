@@ -1,18 +1,31 @@
-// Server-to-server HTTP routes under /peer (Hono). Messages are binary and signed (see
-// core/consensus/peer-message.ts); the coordinator checks and applies them.
+// Server-to-server HTTP routes under /peer (Hono). Only the network's servers are answered: every
+// request passes peerGuard (signed by a listed server, bound to method, path, length and time)
+// before its body is read. Messages are binary and signed (core/consensus/peer-message.ts); the
+// coordinator checks and applies them. What each route serves is only what a member needs:
+//   POST /peer/message      a handover, vote or relay (body ≤ HANDOVER_BYTES_MAX)
+//   GET  /peer/certificate  the certificate of this server's latest agreed window
+//   GET  /peer/payments     agreed history for a resync, at most RESYNC_PAYMENTS_MAX rows, streamed
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import * as v from "valibot";
-import { HANDOVER_BYTES_MAX } from "../core/consensus/peer-message.ts";
-import { PAYMENT_SIZE_BYTES } from "../core/limits.ts";
+import { HANDOVER_BYTES_MAX, HANDOVER_PAYMENTS_MAX } from "../core/consensus/peer-message.ts";
+import { PAYMENT_SIZE_BYTES, RESYNC_ANSWERS_IN_FLIGHT_MAX, RESYNC_ROWS_PER_CHUNK } from "../core/limits.ts";
 import { sendError } from "./http-api.ts";
 import type { Coordinator, Effect } from "../core/consensus/coordinator.ts";
 import type { Ledger } from "../ledger/ledger.ts";
 import type { Clock } from "../core/clock.ts";
+import type { Network } from "../core/network.ts";
+import type { Verify } from "../core/acceptance.ts";
+import type { Faults } from "./faults.ts";
+import { peerGuard, type PeerGuardVariables } from "./peer-guard.ts";
 
-/** A resync answer is bounded; a server further behind catches up in several steps. */
-export const RESYNC_PAYMENTS_MAX = 2_000_000;
-const RESYNC_ROW_BYTES = 8 + PAYMENT_SIZE_BYTES;
+/**
+ * A resync answer holds at most this many rows (29.6 MB): one full window must fit in one
+ * answer, and a server further behind catches up in several requests.
+ */
+export const RESYNC_PAYMENTS_MAX = HANDOVER_PAYMENTS_MAX;
+export const RESYNC_ROW_BYTES = 8 + PAYMENT_SIZE_BYTES;
+export const RESYNC_ANSWER_BYTES_MAX = RESYNC_PAYMENTS_MAX * RESYNC_ROW_BYTES;
 
 const PaymentsQuerySchema = v.object({
   after: v.pipe(v.string(), v.regex(/^-?\d{1,15}$/, "after must be a window number"), v.transform(Number)),
@@ -23,6 +36,7 @@ export function encodePaymentRows(rows: readonly { window: number; bytes: Uint8A
   const out = new Uint8Array(rows.length * RESYNC_ROW_BYTES);
   const view = new DataView(out.buffer);
   rows.forEach((r, i) => {
+    if (r.bytes.length !== PAYMENT_SIZE_BYTES) throw new RangeError("a payment is 140 bytes");
     view.setBigInt64(i * RESYNC_ROW_BYTES, BigInt(r.window), false);
     out.set(r.bytes, i * RESYNC_ROW_BYTES + 8);
   });
@@ -30,33 +44,61 @@ export function encodePaymentRows(rows: readonly { window: number; bytes: Uint8A
 }
 
 export function decodePaymentRows(bytes: Uint8Array): { window: number; bytes: Uint8Array }[] | null {
-  if (bytes.length % RESYNC_ROW_BYTES !== 0) return null;
+  if (bytes.length % RESYNC_ROW_BYTES !== 0 || bytes.length > RESYNC_ANSWER_BYTES_MAX) return null;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const rows = [];
   for (let o = 0; o < bytes.length; o += RESYNC_ROW_BYTES) {
-    rows.push({ window: Number(view.getBigInt64(o, false)), bytes: bytes.slice(o + 8, o + RESYNC_ROW_BYTES) });
+    const window = view.getBigInt64(o, false);
+    if (window < -1n || window > BigInt(Number.MAX_SAFE_INTEGER)) return null;
+    rows.push({ window: Number(window), bytes: bytes.slice(o + 8, o + RESYNC_ROW_BYTES) });
   }
   return rows;
 }
 
-export function createPeerApi(deps: {
-  coordinator: Coordinator;
-  ledger: Ledger;
-  clock: Clock;
-  run: (effects: Effect[]) => void;
+export interface PeerApiDeps {
+  readonly coordinator: Coordinator;
+  readonly ledger: Ledger;
+  readonly network: Network;
+  readonly selfIndex: number;
+  readonly clock: Clock;
+  readonly verify: Verify;
+  readonly faults: Faults;
+  readonly run: (effects: Effect[]) => void;
   /** Starts checking relayed signatures in slices between other work. */
-  schedulePreverify: () => void;
-}): Hono {
-  const app = new Hono();
+  readonly schedulePreverify: () => void;
+}
+
+export function createPeerApi(deps: PeerApiDeps): Hono<{ Variables: PeerGuardVariables }> {
+  const app = new Hono<{ Variables: PeerGuardVariables }>();
+  app.use(
+    "*",
+    peerGuard({
+      network: deps.network,
+      selfIndex: deps.selfIndex,
+      clock: deps.clock,
+      verify: deps.verify,
+      faults: deps.faults,
+      bodyBytesMax: (path) => (path === "/peer/message" ? HANDOVER_BYTES_MAX : 0),
+    }),
+  );
   app.post(
     "/message",
     bodyLimit({ maxSize: HANDOVER_BYTES_MAX, onError: (c) => sendError(c, "BODY_TOO_LARGE", `peer messages are at most ${HANDOVER_BYTES_MAX} bytes`) }),
     async (c) => {
       const bytes = new Uint8Array(await c.req.arrayBuffer());
+      const sender = deps.network.servers[c.get("peerIndex")]!;
+      const reject = (reason: string) => {
+        deps.faults.record("peer_message_rejected", "peers", `rejected a peer message from ${sender.address}: ${reason}`);
+        return sendError(c, "PEER_REJECTED", reason);
+      };
+      if (bytes.length !== c.get("peerContentLength")) return reject("the body's length is not the signed Content-Length");
+      // The message must be the authenticated sender's own (its key sits at a fixed offset; the
+      // coordinator checks the message's own signature).
+      if (!messageFrom(bytes, sender.key)) return reject("the message is not signed by the server that sent the request");
       const result = deps.coordinator.receive(bytes, deps.clock.now());
       deps.run(result.effects);
       if (deps.coordinator.preverifyPending > 0) deps.schedulePreverify();
-      if (!result.ok) return sendError(c, "PEER_REJECTED", result.reason);
+      if (!result.ok) return reject(result.reason);
       return c.json({ ok: true });
     },
   );
@@ -65,15 +107,55 @@ export function createPeerApi(deps: {
     if (agreed.certificate.length === 0) return sendError(c, "NOT_FOUND", "no window agreed yet");
     return c.body(new Uint8Array(agreed.certificate) as Uint8Array<ArrayBuffer>, 200, { "content-type": "application/octet-stream", "x-scryp-window": String(agreed.window) });
   });
+  let resyncAnswers = 0;
   app.get("/payments", (c) => {
     const q = v.safeParse(PaymentsQuerySchema, c.req.query());
     if (!q.success) return sendError(c, "BAD_REQUEST", q.issues[0].message);
     const { after, upto } = q.output;
+    if (after < -1 || upto <= after) return sendError(c, "BAD_REQUEST", "ask for windows after < upto, after ≥ -1");
     // Only agreed history is served: anything later may still be rolled back.
     if (upto > deps.ledger.agreed().window) return sendError(c, "NOT_FOUND", `window ${upto} is not agreed here`);
-    const rows = deps.ledger.paymentsBetween(after, upto);
-    if (rows.length > RESYNC_PAYMENTS_MAX) return sendError(c, "BODY_TOO_LARGE", `more than ${RESYNC_PAYMENTS_MAX} payments; ask for fewer windows`);
-    return c.body(encodePaymentRows(rows) as Uint8Array<ArrayBuffer>, 200, { "content-type": "application/octet-stream" });
+    // Counted in SQL with a limit, before a row is loaded.
+    const count = deps.ledger.countPaymentsBetween(after, upto, RESYNC_PAYMENTS_MAX + 1);
+    if (count > RESYNC_PAYMENTS_MAX) return sendError(c, "BODY_TOO_LARGE", `more than ${RESYNC_PAYMENTS_MAX} payments; ask for fewer windows`);
+    if (resyncAnswers >= RESYNC_ANSWERS_IN_FLIGHT_MAX) return sendError(c, "OVERLOADED", `${RESYNC_ANSWERS_IN_FLIGHT_MAX} resync answers are being sent; try again shortly`);
+    resyncAnswers++;
+    let released = false;
+    const release = () => {
+      if (!released) resyncAnswers--;
+      released = true;
+    };
+    // Streamed a chunk at a time, each chunk its own query, so other requests are answered in between.
+    let lastSeq = 0;
+    let sent = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        try {
+          const page = deps.ledger.paymentsBetweenPage(after, upto, lastSeq, Math.min(RESYNC_ROWS_PER_CHUNK, count - sent));
+          if (page.length === 0 || sent >= count) {
+            release();
+            controller.close();
+            return;
+          }
+          lastSeq = page.at(-1)!.seq;
+          sent += page.length;
+          controller.enqueue(encodePaymentRows(page));
+        } catch (e) {
+          release();
+          controller.error(e);
+        }
+      },
+      cancel: release,
+    });
+    return c.body(stream, 200, { "content-type": "application/octet-stream", "content-length": String(count * RESYNC_ROW_BYTES) });
   });
   return app;
+}
+
+/** Whether the peer message's sender field (bytes 13..44, after magic and type) is `key`. */
+function messageFrom(bytes: Uint8Array, key: Uint8Array): boolean {
+  const at = 13;
+  if (bytes.length < at + key.length) return true; // too short: the coordinator says what is wrong
+  for (let i = 0; i < key.length; i++) if (bytes[at + i] !== key[i]) return false;
+  return true;
 }

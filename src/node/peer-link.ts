@@ -4,7 +4,8 @@ import type { Coordinator, Effect } from "../core/consensus/coordinator.ts";
 import { httpBase, type Network } from "../core/network.ts";
 import type { Clock } from "../core/clock.ts";
 import type { Logger } from "../core/logger.ts";
-import { decodePaymentRows } from "./peer-api.ts";
+import { decodePaymentRows, RESYNC_ANSWER_BYTES_MAX } from "./peer-api.ts";
+import { PEER_AUTH_HEADER, peerAuthHeader } from "../core/consensus/peer-request-auth.ts";
 
 /** A peer that does not answer within this is treated as down for this message. */
 const PEER_TIMEOUT_MS = 5_000;
@@ -21,7 +22,15 @@ export class PeerLink {
     private readonly coordinator: Coordinator,
     private readonly clock: Clock,
     private readonly log: Logger,
+    /** This server's key seed: every /peer request is signed (see peer-request-auth.ts). */
+    private readonly seed: Uint8Array,
   ) {}
+
+  /** Headers that authenticate a request to another server's /peer route. */
+  private auth(method: string, pathAndQuery: string, contentLength: number): Record<string, string> {
+    const self = this.network.servers[this.selfIndex]!.key;
+    return { [PEER_AUTH_HEADER]: peerAuthHeader({ method, pathAndQuery, contentLength }, self, this.seed, this.clock.now()) };
+  }
 
   private base(i: number): string {
     return httpBase(this.network.servers[i]!);
@@ -52,7 +61,7 @@ export class PeerLink {
     for (const i of this.others()) {
       fetch(`${this.base(i)}/peer/message`, {
         method: "POST",
-        headers: { "content-type": "application/octet-stream" },
+        headers: { "content-type": "application/octet-stream", "content-length": String(message.length), ...this.auth("POST", "/peer/message", message.length) },
         body: message,
         signal: AbortSignal.timeout(PEER_TIMEOUT_MS),
       })
@@ -65,7 +74,7 @@ export class PeerLink {
 
   private pullCertificates(): void {
     for (const i of this.others()) {
-      fetch(`${this.base(i)}/peer/certificate`, { signal: AbortSignal.timeout(PEER_TIMEOUT_MS) })
+      fetch(`${this.base(i)}/peer/certificate`, { headers: this.auth("GET", "/peer/certificate", 0), signal: AbortSignal.timeout(PEER_TIMEOUT_MS) })
         .then(async (r) => {
           if (r.status === 404) return;
           if (!r.ok) throw new Error(`HTTP ${r.status}`);
@@ -97,7 +106,8 @@ export class PeerLink {
    * fetched in turn, so a server any distance behind catches up in steps.
    */
   private async fetchRange(i: number, after: number, upto: number, rows: { window: number; bytes: Uint8Array }[]): Promise<void> {
-    const r = await fetch(`${this.base(i)}/peer/payments?after=${after}&upto=${upto}`, { signal: AbortSignal.timeout(RESYNC_TIMEOUT_MS) });
+    const pathAndQuery = `/peer/payments?after=${after}&upto=${upto}`;
+    const r = await fetch(`${this.base(i)}${pathAndQuery}`, { headers: this.auth("GET", pathAndQuery, 0), signal: AbortSignal.timeout(RESYNC_TIMEOUT_MS) });
     if (r.status === 413 && upto - after > 1) {
       const middle = after + Math.floor((upto - after) / 2);
       await this.fetchRange(i, after, middle, rows);
@@ -105,9 +115,40 @@ export class PeerLink {
       return;
     }
     if (!r.ok) throw new Error(`HTTP ${r.status}`);
-    const page = decodePaymentRows(new Uint8Array(await r.arrayBuffer()));
+    // Refused before reading when the stated size is over the bound (a faulty peer).
+    const stated = Number(r.headers.get("content-length") ?? "0");
+    if (stated > RESYNC_ANSWER_BYTES_MAX) {
+      await r.body?.cancel();
+      throw new Error(`answer of ${stated} bytes, more than ${RESYNC_ANSWER_BYTES_MAX}`);
+    }
+    const page = decodePaymentRows(await readBounded(r, RESYNC_ANSWER_BYTES_MAX));
     if (page === null) throw new Error("malformed payment rows");
     for (const row of page) rows.push(row);
     if (page.length > 0) this.log.info("peers", `resync: fetched ${rows.length} payment(s) so far (windows up to ${upto})`);
   }
+}
+
+/** The body of `r`, refused once it passes `bytesMax` whatever its headers said. */
+async function readBounded(r: Response, bytesMax: number): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const reader = r.body?.getReader();
+  if (reader === undefined) return new Uint8Array(0);
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.length;
+    if (total > bytesMax) {
+      await reader.cancel();
+      throw new Error(`answer longer than ${bytesMax} bytes`);
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (const c of chunks) {
+    out.set(c, o);
+    o += c.length;
+  }
+  return out;
 }

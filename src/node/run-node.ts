@@ -150,7 +150,7 @@ async function startLocked(config: NodeConfig, keyPair: { seed: Uint8Array; publ
     onError: (e) => log.error("ledger", `commit failed; the group was not accepted: ${(e as Error).message}`),
   });
   intakeRef = intake;
-  const peers = new PeerLink(network, index, coordinator, clock, log);
+  const peers = new PeerLink(network, index, coordinator, clock, log, keyPair.seed);
 
   const app = createHttpApi({
     intake,
@@ -171,7 +171,7 @@ async function startLocked(config: NodeConfig, keyPair: { seed: Uint8Array; publ
       else preverifyScheduled = false;
     });
   };
-  app.route("/peer", createPeerApi({ coordinator, ledger, clock, run: peers.run, schedulePreverify }));
+  app.route("/peer", createPeerApi({ coordinator, ledger, network, selfIndex: index, clock, verify: verifySignature, faults, run: peers.run, schedulePreverify }));
   const peerClocks = new PeerClocks(network, index, clock);
   app.route(
     "/",

@@ -8,6 +8,8 @@ import { toHex } from "../../src/core/bytes.ts";
 import { silentLogger } from "../../src/core/logger.ts";
 import { testKeyPair } from "../support/helpers.ts";
 import type { Coordinator } from "../../src/core/consensus/coordinator.ts";
+import { PEER_AUTH_HEADER, parsePeerAuth, verifyPeerAuth } from "../../src/core/consensus/peer-request-auth.ts";
+import { verifySignature } from "../../src/core/verify.ts";
 
 // The source's history: windows 1..40, three payments each, told apart by their first byte.
 const HISTORY = Array.from({ length: 40 * 3 }, (_, i) => {
@@ -24,6 +26,11 @@ const source = Bun.serve({
   fetch(req) {
     const url = new URL(req.url);
     requests.push(url.search);
+    // Every request is signed by the asking server (its key is server 0's).
+    const auth = parsePeerAuth(req.headers.get(PEER_AUTH_HEADER));
+    if (!auth.ok || !verifyPeerAuth(auth, { method: "GET", pathAndQuery: url.pathname + url.search, contentLength: 0 }, verifySignature)) {
+      return new Response("unsigned", { status: 401 });
+    }
     const after = Number(url.searchParams.get("after"));
     const upto = Number(url.searchParams.get("upto"));
     const rows = HISTORY.filter((r) => r.window > after && r.window <= upto);
@@ -51,7 +58,7 @@ test("a resync larger than one answer is fetched in parts, complete and in order
       throw new Error("resync failed");
     },
   } as unknown as Coordinator;
-  const link = new PeerLink(network, 0, coordinator, { now: () => 0 }, silentLogger);
+  const link = new PeerLink(network, 0, coordinator, { now: () => 0 }, silentLogger, testKeyPair(1).seed);
   link.run([{ kind: "resync", afterWindow: 0, window: 40, hash: new Uint8Array(32), sources: [1] }]);
   const deadline = Date.now() + 5_000;
   while (received === null && Date.now() < deadline) await Bun.sleep(10);
