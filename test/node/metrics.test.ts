@@ -202,7 +202,7 @@ describe("with a real intake and ledger", () => {
     expect(sampleValue(m, "scryp_ledger_payments")).toBe(0);
     expect(sampleValue(m, "scryp_ledger_supply_scryp")).toBe(1_100);
 
-    // One group: two accepted, one rejected by the ledger (unknown payer). One stateless rejection.
+    // One group: two accepted. Two refused before the queue: an unknown payer, a self-payment.
     const outcomes = await Promise.all([
       r.intake.submitAsync(signedPayment(alice, bob.publicKey, 10, T0)),
       r.intake.submitAsync(signedPayment(alice, carol.publicKey, 20, T0)),
@@ -217,10 +217,10 @@ describe("with a real intake and ledger", () => {
     expect(sampleValue(m, "scryp_payments_rejected_total", { code: "SELF_PAYMENT" })).toBe(1);
     expect(sampleValue(m, "scryp_payments_rejected_total", { code: "DUPLICATE" })).toBe(0);
     expect(sampleValue(m, "scryp_commit_group_payments_count")).toBe(1);
-    expect(sampleValue(m, "scryp_commit_group_payments_sum")).toBe(3);
-    expect(sampleValue(m, "scryp_commit_group_payments_bucket", { le: "2" })).toBe(0);
+    expect(sampleValue(m, "scryp_commit_group_payments_sum")).toBe(2);
+    expect(sampleValue(m, "scryp_commit_group_payments_bucket", { le: "2" })).toBe(1);
     expect(sampleValue(m, "scryp_commit_group_payments_bucket", { le: "5" })).toBe(1);
-    expect(sampleValue(m, "scryp_commit_group_payments_max")).toBe(3);
+    expect(sampleValue(m, "scryp_commit_group_payments_max")).toBe(2);
     expect(sampleValue(m, "scryp_commit_duration_seconds_count")).toBe(1);
     expect(sampleValue(m, "scryp_commit_duration_seconds_sum")).toBeGreaterThan(0);
     expect(sampleValue(m, "scryp_ledger_accounts")).toBe(3);
