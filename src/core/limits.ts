@@ -37,3 +37,20 @@ export const PAY_RETRANSMIT_INTERVAL_MS = 250;
 export const PAY_RETRANSMITS_MAX = 20;
 /** Client: HTTP request timeout. */
 export const CLIENT_HTTP_TIMEOUT_MS = 5_000;
+
+/**
+ * HTTP: public requests one client address may have in flight (received, not yet answered); more
+ * are answered 503 OVERLOADED at once. A wallet has one open; the benchmark 64; a NAT in front of a
+ * few dozen people a few. 128 leaves room for all of those and keeps one address from holding the
+ * node's sockets with slow uploads.
+ */
+export const HTTP_REQUESTS_IN_FLIGHT_PER_ADDRESS_MAX = 128;
+/**
+ * HTTP: requests under /peer/ one address may have in flight, counted apart from the public ones so
+ * that a busy public address never crowds out the servers' own traffic. A peer has a few open at
+ * once (a broadcast, a certificate pull, a resync); 64 leaves room for a devnet's servers sharing
+ * one address.
+ */
+export const HTTP_PEER_REQUESTS_IN_FLIGHT_PER_ADDRESS_MAX = 64;
+/** HTTP: a Host header is a DNS name (at most 253 characters) or an IP literal, and a port. */
+export const HTTP_HOST_LENGTH_MAX = 261;

@@ -158,6 +158,7 @@ async function startLocked(config: NodeConfig, keyPair: { seed: Uint8Array; publ
     clock,
     keyHex,
     version: `${VERSION} (${COMMIT})`,
+    faults,
     statusExtra: () => coordinator.status(clock.now()),
   });
   // Relayed signatures are checked in slices of PREVERIFY_SLICE, yielding to I/O in between.
