@@ -39,6 +39,14 @@ export const PAY_RETRANSMITS_MAX = 20;
 export const CLIENT_HTTP_TIMEOUT_MS = 5_000;
 
 /**
+ * HTTP: seconds a connection may send and receive nothing before the node closes it. The longest
+ * silence a legitimate request needs is the peer clock read behind the status page (1 s) or a
+ * commit wait (well under a second); a kept-alive status page asks every 2 s. Bun checks its timers
+ * every 4 s, so a silent connection goes after 5 to 8 s. (A first request whose head is not
+ * complete is closed by Bun itself after about 10 s, however slowly it trickles in.)
+ */
+export const HTTP_IDLE_TIMEOUT_S = 5;
+/**
  * HTTP: public requests one client address may have in flight (received, not yet answered); more
  * are answered 503 OVERLOADED at once. A wallet has one open; the benchmark 64; a NAT in front of a
  * few dozen people a few. 128 leaves room for all of those and keeps one address from holding the

@@ -24,6 +24,8 @@ import { metricsHandler } from "./metrics.ts";
 import type { Logger } from "./log.ts";
 import { Faults, FAULT_LOG_INTERVAL_MS } from "./faults.ts";
 import { VERSION, COMMIT } from "../version.ts";
+import { raiseAndLogFileLimit } from "./fd-limit.ts";
+import { HTTP_IDLE_TIMEOUT_S } from "../core/limits.ts";
 
 export const DEFAULT_PORT = 7400;
 export const DEFAULT_HOST = "127.0.0.1";
@@ -196,8 +198,10 @@ async function startLocked(config: NodeConfig, keyPair: { seed: Uint8Array; publ
     ledger.close();
     throw new NodeStartError(`cannot listen on UDP ${host}:${port}: ${portProblem(e)}`);
   }
+  // Each connection holds a descriptor: as many as the system lets this process hold.
+  raiseAndLogFileLimit(log);
   try {
-    http = Bun.serve({ hostname: host, port, fetch: app.fetch, idleTimeout: 30 });
+    http = Bun.serve({ hostname: host, port, fetch: app.fetch, idleTimeout: HTTP_IDLE_TIMEOUT_S });
   } catch (e) {
     udp.close();
     ledger.close();
