@@ -88,3 +88,27 @@ export const PEER_REQUESTS_IN_FLIGHT_MAX = 16;
 export const RESYNC_ANSWERS_IN_FLIGHT_MAX = 2;
 /** Rows (window i64 + 140-byte payment) streamed per chunk of a resync answer. */
 export const RESYNC_ROWS_PER_CHUNK = 1_000;
+/**
+ * HTTP: seconds a connection may send and receive nothing before the node closes it. The longest
+ * silence a legitimate request needs is the peer clock read behind the status page (1 s) or a
+ * commit wait (well under a second); a kept-alive status page asks every 2 s. Bun checks its timers
+ * every 4 s, so a silent connection goes after 5 to 8 s. (A first request whose head is not
+ * complete is closed by Bun itself after about 10 s, however slowly it trickles in.)
+ */
+export const HTTP_IDLE_TIMEOUT_S = 5;
+/**
+ * HTTP: public requests one client address may have in flight (received, not yet answered); more
+ * are answered 503 OVERLOADED at once. A wallet has one open; the benchmark 64; a NAT in front of a
+ * few dozen people a few. 128 leaves room for all of those and keeps one address from holding the
+ * node's sockets with slow uploads.
+ */
+export const HTTP_REQUESTS_IN_FLIGHT_PER_ADDRESS_MAX = 128;
+/**
+ * HTTP: requests under /peer/ one address may have in flight, counted apart from the public ones so
+ * that a busy public address never crowds out the servers' own traffic. A peer has a few open at
+ * once (a broadcast, a certificate pull, a resync); 64 leaves room for a devnet's servers sharing
+ * one address.
+ */
+export const HTTP_PEER_REQUESTS_IN_FLIGHT_PER_ADDRESS_MAX = 64;
+/** HTTP: a Host header is a DNS name (at most 253 characters) or an IP literal, and a port. */
+export const HTTP_HOST_LENGTH_MAX = 261;

@@ -16,6 +16,7 @@ export const FAULT_KINDS = [
   "http_upload_aborted",
   "http_request_refused",
   "http_error",
+  "http_request_malformed",
 ] as const;
 
 export type FaultKind = (typeof FAULT_KINDS)[number];

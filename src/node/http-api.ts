@@ -1,9 +1,11 @@
 // The node's HTTP API (Hono): a thin adapter over the intake and the ledger. JSON in and out;
 // every error is {"error":{"code","message"}} with a stable code.
-import { Hono, type Context } from "hono";
+import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import * as v from "valibot";
-import { ERROR_MESSAGES, type ErrorCode } from "../core/errors.ts";
+import { sendError } from "./http-errors.ts";
+import { clientAddress, guardHttp } from "./http-guard.ts";
+import type { Faults } from "./faults.ts";
 import { fromHex, toHex } from "../core/bytes.ts";
 import { paymentToJson } from "../core/payment.ts";
 import { HTTP_BODY_SIZE_BYTES_MAX, TRANSACTIONS_PAGE_DEFAULT, TRANSACTIONS_PAGE_MAX } from "../core/limits.ts";
@@ -12,6 +14,9 @@ import type { PaymentIntake } from "./payment-intake.ts";
 import type { Network } from "../core/network.ts";
 import type { Clock } from "../core/clock.ts";
 
+// peer-api.ts and status-page.tsx take these from here.
+export { errorBody, sendError } from "./http-errors.ts";
+
 export interface HttpDeps {
   readonly intake: PaymentIntake;
   readonly ledger: Ledger;
@@ -19,38 +24,10 @@ export interface HttpDeps {
   readonly clock: Clock;
   readonly keyHex: string;
   readonly version: string;
+  /** Counts and logs (throttled, through the node's Logger) failed answers and refused requests. */
+  readonly faults: Faults;
   /** Extra fields for GET /status (the coordinator adds its own). */
   readonly statusExtra?: () => Record<string, unknown>;
-}
-
-/** HTTP status per error code: 4xx for the client's mistakes, 421/503 for "not here, not now". */
-const STATUS_BY_CODE: Record<ErrorCode, 400 | 401 | 404 | 409 | 413 | 421 | 422 | 500 | 503> = {
-  PAYMENT_SIZE: 400,
-  AMOUNT_ZERO: 400,
-  SELF_PAYMENT: 400,
-  TIMESTAMP_SKEW: 400,
-  SIGNATURE_INVALID: 400,
-  DUPLICATE: 409,
-  UNKNOWN_PAYER: 422,
-  INSUFFICIENT_BALANCE: 422,
-  NOT_ACCEPTING: 421,
-  OVERLOADED: 503,
-  INTERNAL: 500,
-  BAD_REQUEST: 400,
-  NOT_FOUND: 404,
-  BODY_TOO_LARGE: 413,
-  INVALID_ID: 400,
-  PEER_REJECTED: 400,
-  IN_PROGRESS: 503,
-  PEER_UNAUTHORIZED: 401,
-};
-
-export function errorBody(code: ErrorCode, message: string = ERROR_MESSAGES[code]) {
-  return { error: { code, message } };
-}
-
-export function sendError(c: Context, code: ErrorCode, message?: string) {
-  return c.json(errorBody(code, message), STATUS_BY_CODE[code]);
 }
 
 const TxJsonSchema = v.strictObject({
@@ -69,17 +46,18 @@ function storedToJson(s: StoredPayment) {
   return { ...paymentToJson(s.payment), seq: s.seq, window: s.window, acceptedAt: s.acceptedAtMs };
 }
 
-/** The client's address, for the intake's per-source bound (Bun.serve passes its server as env). */
-function clientAddress(c: Context): string | undefined {
-  const server = c.env as { requestIP?: (r: Request) => { address: string } | null } | undefined;
-  return server?.requestIP?.(c.req.raw)?.address ?? undefined;
-}
-
 export function createHttpApi(deps: HttpDeps): Hono {
   const app = new Hono();
+  guardHttp(app, { faults: deps.faults });
 
   app.onError((err, c) => {
-    console.error(`[http] ${c.req.method} ${c.req.path}: ${(err as Error).stack ?? String(err)}`);
+    // A client that closes mid-body (POST /tx, /peer/message) makes the body read throw: its
+    // fault, not ours, and no one is left to read the answer.
+    if (c.req.raw.signal.aborted || (err as Error).name === "AbortError") {
+      deps.faults.record("http_upload_aborted", "http", `${c.req.method} ${c.req.path}: the client closed the connection before its request was read`);
+      return sendError(c, "BAD_REQUEST", "the request was not received whole");
+    }
+    deps.faults.record("http_error", "http", `${c.req.method} ${c.req.path}: ${(err as Error).stack ?? String(err)}`);
     return sendError(c, "INTERNAL", "the server failed to answer this request");
   });
   app.notFound((c) => sendError(c, "NOT_FOUND", `no route ${c.req.method} ${c.req.path}`));
@@ -105,7 +83,7 @@ export function createHttpApi(deps: HttpDeps): Hono {
       } else {
         return sendError(c, "BAD_REQUEST", 'send the payment as application/octet-stream (140 bytes) or application/json {"tx":"<280 hex>"}');
       }
-      const outcome = await deps.intake.submitAsync(bytes, clientAddress(c));
+      const outcome = await deps.intake.submitAsync(bytes, clientAddress(c) ?? undefined);
       if (outcome.accepted) return c.json({ id: toHex(outcome.id), status: "accepted" });
       return sendError(c, outcome.code, outcome.message);
     },

@@ -10,7 +10,7 @@ import { bodyLimit } from "hono/body-limit";
 import * as v from "valibot";
 import { HANDOVER_BYTES_MAX, HANDOVER_PAYMENTS_MAX } from "../core/consensus/peer-message.ts";
 import { PAYMENT_SIZE_BYTES, RESYNC_ANSWERS_IN_FLIGHT_MAX, RESYNC_ROWS_PER_CHUNK } from "../core/limits.ts";
-import { sendError } from "./http-api.ts";
+import { sendError } from "./http-errors.ts";
 import type { Coordinator, Effect } from "../core/consensus/coordinator.ts";
 import type { Ledger } from "../ledger/ledger.ts";
 import type { Clock } from "../core/clock.ts";

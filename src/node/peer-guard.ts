@@ -10,7 +10,8 @@ import type { Network } from "../core/network.ts";
 import { PEER_AUTH_HEADER, parsePeerAuth, verifyPeerAuth } from "../core/consensus/peer-request-auth.ts";
 import { PEER_REQUEST_TRANSIT_MS_MAX, PEER_REQUESTS_IN_FLIGHT_MAX } from "../core/limits.ts";
 import type { Faults } from "./faults.ts";
-import { sendError } from "./http-api.ts";
+import { sendError } from "./http-errors.ts";
+import { clientAddress } from "./http-guard.ts";
 
 export interface PeerGuardOptions {
   readonly network: Network;
@@ -70,6 +71,5 @@ export function peerGuard(options: PeerGuardOptions): MiddlewareHandler<{ Variab
 }
 
 function remote(c: Context): string {
-  const server = c.env as { requestIP?: (r: Request) => { address: string } | null } | undefined;
-  return server?.requestIP?.(c.req.raw)?.address ?? "an unknown address";
+  return clientAddress(c) ?? "an unknown address";
 }

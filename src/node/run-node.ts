@@ -25,6 +25,8 @@ import { metricsHandler } from "./metrics.ts";
 import type { Logger } from "./log.ts";
 import { Faults, FAULT_LOG_INTERVAL_MS } from "./faults.ts";
 import { VERSION, COMMIT } from "../version.ts";
+import { raiseAndLogFileLimit } from "./fd-limit.ts";
+import { HTTP_IDLE_TIMEOUT_S } from "../core/limits.ts";
 
 export const DEFAULT_PORT = 7400;
 export const DEFAULT_HOST = "127.0.0.1";
@@ -159,6 +161,7 @@ async function startLocked(config: NodeConfig, keyPair: { seed: Uint8Array; publ
     clock,
     keyHex,
     version: `${VERSION} (${COMMIT})`,
+    faults,
     statusExtra: () => coordinator.status(clock.now()),
   });
   // Relayed signatures are checked in slices of PREVERIFY_SLICE, yielding to I/O in between.
@@ -196,8 +199,10 @@ async function startLocked(config: NodeConfig, keyPair: { seed: Uint8Array; publ
     ledger.close();
     throw new NodeStartError(`cannot listen on UDP ${host}:${port}: ${portProblem(e)}`);
   }
+  // Each connection holds a descriptor: as many as the system lets this process hold.
+  raiseAndLogFileLimit(log);
   try {
-    http = Bun.serve({ hostname: host, port, fetch: app.fetch, idleTimeout: 30 });
+    http = Bun.serve({ hostname: host, port, fetch: app.fetch, idleTimeout: HTTP_IDLE_TIMEOUT_S });
   } catch (e) {
     udp.close();
     ledger.close();

@@ -1,5 +1,7 @@
-// The status page's inline style sheet and script. Inline because the page must work on a node
-// with no internet and nothing beside the binary: no CDN, no asset files, no build step.
+// The status page's style sheet and script, compiled into the binary because the page must work on
+// a node with no internet and nothing beside the binary: no CDN, no asset files, no build step. The
+// node serves them at GET /page/style.css and /page/script.js (same origin), not inline, so that
+// the page's Content-Security-Policy can forbid inline scripts and styles.
 
 export const STATUS_PAGE_CSS = `
 :root {

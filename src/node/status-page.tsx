@@ -1,12 +1,14 @@
 /** @jsxImportSource hono/jsx */
 // The status page every node serves at GET /: rendered here with Hono's JSX, no front-end build.
-// A small inline script (status-page-assets.ts) swaps in fresh server-rendered parts every
-// REFRESH_MS and ticks the countdown; without JavaScript the page still works (search included),
-// it just does not refresh by itself.
+// A small script (status-page-assets.ts) swaps in fresh server-rendered parts every REFRESH_MS and
+// ticks the countdown; without JavaScript the page still works (search included), it just does not
+// refresh by itself. Script and style sheet are served apart from the page, never inline, so that
+// the page's Content-Security-Policy (http-guard.ts) can forbid every inline script and style.
 //
 // Routes: GET / (the page; ?account=ID adds a search result), GET /page/live and
-// GET /page/account/:id (the parts the script swaps in), GET /status/peers (clock offsets, JSON),
-// GET /payments/recent?limit= (JSON).
+// GET /page/account/:id (the parts the script swaps in), GET /page/script.js and
+// GET /page/style.css, GET /status/peers (clock offsets, JSON), GET /payments/recent?limit= (JSON).
+import { createHash } from "node:crypto";
 import { Hono } from "hono";
 import type { Child, FC } from "hono/jsx";
 import { raw } from "hono/html";
@@ -48,6 +50,11 @@ export const LARGEST_ACCOUNTS_REUSE_MS = 10_000;
 /** Widths the schedule table grows to: its time and window columns, then each server's. */
 const SCHEDULE_TIME_COLUMNS_PX = 260;
 const SCHEDULE_SERVER_COLUMN_PX = 170;
+/**
+ * The script and style sheet: cached for a day, under a URL that names their content
+ * (?v=<hash>), so that a node running a new version is never shown with an old script.
+ */
+const ASSET_CACHE_CONTROL = "public, max-age=86400, immutable";
 /** Consensus events listed (the coordinator keeps the last 20). */
 export const EVENTS_SHOWN = 8;
 
@@ -98,6 +105,10 @@ export function createStatusPage(deps: StatusPageDeps): Hono {
   const schedule = { serverCount: deps.network.servers.length, intervalMs: deps.network.intervalMs, blackoutMs: deps.network.blackoutMs };
   const withMs = deps.network.intervalMs % 1000 !== 0 || deps.network.blackoutMs % 1000 !== 0;
   const genesisTotal = [...deps.network.genesis.values()].reduce((a, b) => a + b, 0);
+  // The schedule table grows to the servers' columns and no wider (a lone server's column need not
+  // span the page): a rule of this node's style sheet, as inline styles are forbidden.
+  const css = `${STATUS_PAGE_CSS}table.schedule { max-width: ${SCHEDULE_TIME_COLUMNS_PX + deps.network.servers.length * SCHEDULE_SERVER_COLUMN_PX}px; }\n`;
+  const assetVersion = createHash("sha256").update(css).update(STATUS_PAGE_SCRIPT).digest("hex").slice(0, 16);
   let largest: { atMs: number; stateHash: string; list: { id: string; balance: number }[] } | null = null;
 
   const largestAccounts = (nowMs: number, totals: ReturnType<Ledger["totals"]>) => {
@@ -151,7 +162,7 @@ export function createStatusPage(deps: StatusPageDeps): Hono {
     return c.html(
       <>
         {raw("<!doctype html>")}
-        <Page view={view} account={account} query={query ?? ""} />
+        <Page view={view} account={account} query={query ?? ""} assetVersion={assetVersion} />
       </>,
     );
   });
@@ -168,6 +179,9 @@ export function createStatusPage(deps: StatusPageDeps): Hono {
     // (the JSON API answers 400 and 404).
     return c.html(<AccountResult account={account} withMs={withMs} />);
   });
+
+  app.get("/page/style.css", (c) => c.body(css, 200, { "content-type": "text/css; charset=utf-8", "cache-control": ASSET_CACHE_CONTROL }));
+  app.get("/page/script.js", (c) => c.body(STATUS_PAGE_SCRIPT, 200, { "content-type": "text/javascript; charset=utf-8", "cache-control": ASSET_CACHE_CONTROL }));
 
   app.get("/status/peers", async (c) => {
     const snapshot = await clocks.read();
@@ -200,7 +214,7 @@ type AccountView =
   | { kind: "unknown"; id: string }
   | { kind: "found"; id: string; balance: number; payments: StoredPayment[]; more: boolean; agreedWindow: number };
 
-const Page: FC<{ view: LiveView; account: AccountView | null; query: string }> = ({ view, account, query }) => (
+const Page: FC<{ view: LiveView; account: AccountView | null; query: string; assetVersion: string }> = ({ view, account, query, assetVersion }) => (
   <html lang="en">
     <head>
       <meta charset="utf-8" />
@@ -208,7 +222,7 @@ const Page: FC<{ view: LiveView; account: AccountView | null; query: string }> =
       <title>scryp · {shortId(view.keyHex)}</title>
       {/* No favicon request: the page loads nothing but itself. */}
       <link rel="icon" href="data:," />
-      <style>{raw(STATUS_PAGE_CSS)}</style>
+      <link rel="stylesheet" href={`/page/style.css?v=${assetVersion}`} />
     </head>
     <body>
       <header class="top">
@@ -252,7 +266,7 @@ const Page: FC<{ view: LiveView; account: AccountView | null; query: string }> =
         {seconds(view.network.blackoutMs)}, skew ±{seconds(view.network.skewMs)} · JSON: <a href="/status">/status</a> ·{" "}
         <a href="/status/peers">/status/peers</a> · <a href="/payments/recent">/payments/recent</a> · <a href="/network">/network</a>
       </footer>
-      <script>{raw(STATUS_PAGE_SCRIPT)}</script>
+      <script src={`/page/script.js?v=${assetVersion}`} />
     </body>
   </html>
 );
@@ -420,8 +434,8 @@ const ScheduleCard: FC<{ view: LiveView }> = ({ view }) => {
         </p>
       </div>
       <div class="scroll">
-        {/* As wide as the servers need (a lone server's column need not span the page). */}
-        <table class="schedule" style={`max-width: ${SCHEDULE_TIME_COLUMNS_PX + view.network.servers.length * SCHEDULE_SERVER_COLUMN_PX}px`}>
+        {/* As wide as the servers need: a rule of the node's style sheet (GET /page/style.css). */}
+        <table class="schedule">
           <thead>
             <tr>
               <th>time (UTC)</th>

@@ -16,6 +16,7 @@ import { runScryp, startBinaryNode, startSoloNode, writeJson, type BinaryNode } 
 import { HEX64, writeSeed } from "./e2e-support.ts";
 import { SUPPLY } from "../../src/core/limits.ts";
 import { toHex } from "../../src/core/bytes.ts";
+import { HTML_CONTENT_SECURITY_POLICY } from "../../src/node/http-guard.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = join(ROOT, "test-artifacts");
@@ -63,8 +64,8 @@ afterAll(async () => {
   for (const d of dirs) d.cleanup();
 });
 
-/** A page that records every console error, uncaught exception and failed request. */
-async function openPage(context: BrowserContext, url: string): Promise<{ page: Page; problems: string[] }> {
+/** A page that records every console error (a Content-Security-Policy violation is one), uncaught exception and failed request. */
+async function openPage(context: BrowserContext, url: string): Promise<{ page: Page; problems: string[]; headers: Record<string, string> }> {
   const page = await context.newPage();
   const problems: string[] = [];
   page.on("console", (m) => {
@@ -77,7 +78,7 @@ async function openPage(context: BrowserContext, url: string): Promise<{ page: P
   });
   const response = await page.goto(url, { waitUntil: "load" });
   expect(response?.status()).toBe(200);
-  return { page, problems };
+  return { page, problems, headers: response!.headers() };
 }
 
 async function statusOf(url: string): Promise<any> {
@@ -100,7 +101,15 @@ describe("status page, one-server network", () => {
 
   test("loads without console errors; alpha as /status; a payment appears; search finds the account", async () => {
     const context = await browser!.newContext({ viewport: { width: 1280, height: 900 } });
-    const { page, problems } = await openPage(context, `${node.url}/`);
+    const { page, problems, headers } = await openPage(context, `${node.url}/`);
+
+    // Served with a strict policy (nothing inline), no sniffing, no framing, no referrer; and the
+    // style sheet and script it names did load and run under it.
+    expect(headers["content-security-policy"]).toBe(HTML_CONTENT_SECURITY_POLICY);
+    expect(headers["x-content-type-options"]).toBe("nosniff");
+    expect(headers["x-frame-options"]).toBe("DENY");
+    expect(headers["referrer-policy"]).toBe("no-referrer");
+    expect(await page.evaluate("getComputedStyle(document.querySelector('table.schedule')).maxWidth")).toBe("430px");
 
     // The alpha shown is the one /status reports (a lone server is always its own alpha).
     const status = await statusOf(node.url);
@@ -170,6 +179,24 @@ describe("status page, one-server network", () => {
     expect(problems).toEqual([]);
     await context.close();
   }, 60_000);
+
+  test("the browser enforces the policy: an injected inline script does not run, and says so in the console", async () => {
+    const context = await browser!.newContext();
+    const { page, problems } = await openPage(context, `${node.url}/`);
+    const ran = await page.evaluate(
+      "(() => { const s = document.createElement('script'); s.textContent = 'window.injected = true'; document.body.appendChild(s); return window.injected === true; })()",
+    );
+    expect(ran).toBe(false);
+    await waitFor(() => problems.length > 0, 2_000, "the violation in the console");
+    expect(problems.join("\n")).toContain("Content Security Policy");
+    // Fragments and assets carry the headers too.
+    for (const path of ["/page/live", "/page/script.js", "/page/style.css", "/status"]) {
+      const r = await fetch(`${node.url}${path}`);
+      expect([path, r.status, r.headers.get("x-content-type-options")]).toEqual([path, 200, "nosniff"]);
+      expect(r.headers.get("content-security-policy")).toBe(path === "/page/live" ? HTML_CONTENT_SECURITY_POLICY : null);
+    }
+    await context.close();
+  }, 30_000);
 
   test("works without JavaScript: ?account= renders the result on the server", async () => {
     const context = await browser!.newContext({ javaScriptEnabled: false });

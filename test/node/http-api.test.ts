@@ -1,5 +1,5 @@
 // The HTTP API in process (Hono's app.request), over a real intake and a ledger on a SQLite file.
-import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { afterEach, beforeEach, describe, expect, spyOn, test } from "bun:test";
 import type { Hono } from "hono";
 import { createHttpApi } from "../../src/node/http-api.ts";
 import { PaymentIntake, type AcceptGate } from "../../src/node/payment-intake.ts";
@@ -10,6 +10,8 @@ import { paymentIdHex } from "../../src/core/payment.ts";
 import { toHex } from "../../src/core/bytes.ts";
 import { SKEW_MS_DEFAULT, SUPPLY } from "../../src/core/limits.ts";
 import type { KeyPair } from "../../src/core/keys.ts";
+import { Faults } from "../../src/node/faults.ts";
+import type { Logger } from "../../src/core/logger.ts";
 import { T0, addFailTrigger, diskSnapshot, keyPairs, openTempLedger, resignWithNonce, signedPayment, testKeyPair, windowOf, type TempLedger } from "../ledger/fixtures.ts";
 
 const [alice, bob, carol] = keyPairs(3) as [KeyPair, KeyPair, KeyPair];
@@ -26,6 +28,9 @@ interface Api {
   network: Network;
   intake: PaymentIntake;
   gate: { refusal: ReturnType<AcceptGate> };
+  faults: Faults;
+  /** What the node's Logger was given. */
+  logged: string[];
 }
 
 let api: Api;
@@ -45,8 +50,11 @@ beforeEach(() => {
     gate: () => gate.refusal,
     windowAt: windowOf,
   });
-  const app = createHttpApi({ intake, ledger: t.ledger, network, clock, keyHex: serverHex, version: "test-1" });
-  api = { app, t, clock, network, intake, gate };
+  const logged: string[] = [];
+  const log: Logger = { info: (c, m) => logged.push(`info ${c} ${m}`), warn: (c, m) => logged.push(`warn ${c} ${m}`), error: (c, m) => logged.push(`error ${c} ${m}`) };
+  const faults = new Faults(log, clock);
+  const app = createHttpApi({ intake, ledger: t.ledger, network, clock, keyHex: serverHex, version: "test-1", faults });
+  api = { app, t, clock, network, intake, gate, faults, logged };
 });
 afterEach(() => api.t.cleanup());
 
@@ -370,5 +378,29 @@ describe("GET /status and /network", () => {
     await expectError(get("/tx"), 404, "NOT_FOUND"); // GET on a POST-only route
     await expectError(api.app.request("/status", { method: "POST" }), 404, "NOT_FOUND");
     await expectError(get("/accounts"), 404, "NOT_FOUND");
+  });
+});
+
+describe("failures and headers", () => {
+  test("a route that throws: 500 INTERNAL, counted and logged through the node's Logger, never console.error", async () => {
+    api.app.get("/boom", () => {
+      throw new Error("disk on fire");
+    });
+    const consoleError = spyOn(console, "error").mockImplementation(() => {});
+    try {
+      await expectError(get("/boom"), 500, "INTERNAL");
+      expect(consoleError).not.toHaveBeenCalled();
+    } finally {
+      consoleError.mockRestore();
+    }
+    expect(api.faults.count("http_error")).toBe(1);
+    expect(api.logged.filter((l) => l.startsWith("warn http GET /boom: Error: disk on fire"))).toHaveLength(1);
+  });
+
+  test("every answer, success or error, says nosniff", async () => {
+    for (const res of [await get("/status"), await get("/nope"), await postBytes("x")]) {
+      expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+      expect(res.headers.get("x-frame-options")).toBe("DENY");
+    }
   });
 });

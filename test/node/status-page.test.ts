@@ -214,7 +214,7 @@ describe("routes", () => {
     return { status: r.status, type: r.headers.get("content-type") ?? "", body: await r.text() };
   };
 
-  test("GET / is one self-contained HTML page: the alpha, the votes, the events, no outside assets", async () => {
+  test("GET / is one HTML page: the alpha, the votes, the events, nothing from another origin", async () => {
     const page = await text("/");
     expect(page.status).toBe(200);
     expect(page.type).toContain("text/html");
@@ -223,6 +223,25 @@ describe("routes", () => {
     expect(page.body).toContain('data-verdict="disagrees"');
     expect(page.body).toContain("1 rollback(s)");
     expect(page.body).not.toMatch(/(src|href)="(https?:)?\/\//);
+  });
+
+  test("nothing inline for the CSP to forbid: script and style sheet from this node, with their types", async () => {
+    const page = (await text("/")).body;
+    const live = (await text("/page/live")).body;
+    for (const html of [page, live]) {
+      expect(html).not.toMatch(/<script>|<style|\sstyle=|\son[a-z]+=/i);
+    }
+    const script = /<script src="(\/page\/script\.js\?v=[0-9a-f]{16})"><\/script>/.exec(page)?.[1];
+    const sheet = /<link rel="stylesheet" href="(\/page\/style\.css\?v=[0-9a-f]{16})"\/?>/.exec(page)?.[1];
+    expect(script).toBeDefined();
+    expect(sheet).toBeDefined();
+    const js = await text(script!);
+    expect([js.status, js.type]).toEqual([200, "text/javascript; charset=utf-8"]);
+    expect(js.body).toContain("/page/live");
+    const css = await text(sheet!);
+    expect([css.status, css.type]).toEqual([200, "text/css; charset=utf-8"]);
+    // The schedule's width, for this network's one server column, is a rule of the sheet.
+    expect(css.body).toContain("table.schedule { max-width: 430px; }");
   });
 
   test("a payment shows as pending, then agreed once its window is", async () => {
