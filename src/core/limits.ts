@@ -84,6 +84,11 @@ export const CLIENT_HTTP_TIMEOUT_MS = 5_000;
 export const PEER_REQUEST_TRANSIT_MS_MAX = 10_000;
 /** Requests from one peer being answered at once; more are refused (503) until some finish. */
 export const PEER_REQUESTS_IN_FLIGHT_MAX = 16;
+/**
+ * Messages this server has in flight to one peer; relays beyond are dropped (the handover carries
+ * them anyway). Half the receiver's bound, so certificate pulls and resyncs still get through.
+ */
+export const PEER_SENDS_IN_FLIGHT_MAX = PEER_REQUESTS_IN_FLIGHT_MAX / 2;
 /** Resync answers (GET /peer/payments) being streamed at once, from all peers together. */
 export const RESYNC_ANSWERS_IN_FLIGHT_MAX = 2;
 /** Rows (window i64 + 140-byte payment) streamed per chunk of a resync answer. */

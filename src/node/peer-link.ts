@@ -6,6 +6,7 @@ import type { Clock } from "../core/clock.ts";
 import type { Logger } from "../core/logger.ts";
 import { decodePaymentRows, RESYNC_ANSWER_BYTES_MAX } from "./peer-api.ts";
 import { PEER_AUTH_HEADER, peerAuthHeader } from "../core/consensus/peer-request-auth.ts";
+import { PEER_SENDS_IN_FLIGHT_MAX } from "../core/limits.ts";
 
 /** A peer that does not answer within this is treated as down for this message. */
 const PEER_TIMEOUT_MS = 5_000;
@@ -14,6 +15,10 @@ const RESYNC_TIMEOUT_MS = 120_000;
 
 export class PeerLink {
   peerErrors = 0;
+  /** Relays not sent because the peer had PEER_SENDS_IN_FLIGHT_MAX messages of ours in flight. */
+  relaysDropped = 0;
+  /** Messages to each peer not yet answered. */
+  private readonly inFlight: number[] = [];
   private readonly lastErrorLogMs = new Map<number, number>();
 
   constructor(
@@ -59,6 +64,14 @@ export class PeerLink {
 
   private broadcast(message: Uint8Array, what: string): void {
     for (const i of this.others()) {
+      // A slow peer must not pile up relays here (each up to 1.4 MB): beyond the bound they are
+      // dropped, which only costs that peer the head start (the handover is authoritative).
+      // Handovers and votes, a few per window, always go.
+      if (what === "relay" && (this.inFlight[i] ?? 0) >= PEER_SENDS_IN_FLIGHT_MAX) {
+        this.relaysDropped++;
+        continue;
+      }
+      this.inFlight[i] = (this.inFlight[i] ?? 0) + 1;
       fetch(`${this.base(i)}/peer/message`, {
         method: "POST",
         headers: { "content-type": "application/octet-stream", "content-length": String(message.length), ...this.auth("POST", "/peer/message", message.length) },
@@ -68,7 +81,8 @@ export class PeerLink {
         .then(async (r) => {
           if (!r.ok) this.failed(i, what, new Error(`HTTP ${r.status} ${await r.text()}`));
         })
-        .catch((e) => this.failed(i, what, e));
+        .catch((e) => this.failed(i, what, e))
+        .finally(() => this.inFlight[i]!--);
     }
   }
 
