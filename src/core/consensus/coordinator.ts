@@ -212,6 +212,9 @@ export class Coordinator {
     this.expirePending(nowMs, effects);
 
     this.flushRelay(nowMs, effects, false);
+    // A handover kept while this server was behind is applied as soon as it reaches the base,
+    // whichever way it got there (resync, rollback, restart), before anything votes "no batch".
+    if (this.deferredHandover !== null && this.syncing === null) this.retryDeferred(nowMs, effects);
     // Hand over at the blackout: flush the intake first so every acceptance is in the batch.
     const k = roles.betaWindow;
     if (k !== null && roles.beta === this.self && nowMs >= blackoutStartMs(k, this.schedule) && !this.handedOver.has(k)) {
@@ -449,6 +452,12 @@ export class Coordinator {
       this.dropSpeculation();
     }
     this.speculation = null;
+    if (atBase && done === 0 && this.syncing === null && this.pendingWindow() !== null) {
+      // At the base but holding payments beyond it that no speculation accounts for: applied
+      // ahead before a restart. The handover is authoritative: undo them and apply it whole.
+      const undone = this.o.ledger.rollbackAfter(this.agreedCheckpoint.window);
+      this.o.log.info("coordinator", `handover of window ${m.window}: undid ${undone} payment(s) applied ahead before a restart`);
+    }
     if (!atBase || (done === 0 && this.pendingWindow() !== null) || this.syncing !== null) {
       if (m.baseWindow >= this.agreedCheckpoint.window) {
         // The beta built on a checkpoint this server has not reached: catch up, then apply.
@@ -560,6 +569,12 @@ export class Coordinator {
       return;
     }
     if (m.baseWindow !== this.agreedCheckpoint.window) return;
+    if (!equalBytes(m.baseHash, this.agreedCheckpoint.hash)) {
+      // Built on another state of the same window: it can never apply here (not a catch-up).
+      this.deferredHandover = null;
+      this.o.log.warn("coordinator", `handover of window ${m.window} builds on another state of window ${m.baseWindow}; ignored`);
+      return;
+    }
     if (nowMs >= blackoutStartMs(m.window + 1, this.schedule)) {
       this.deferredHandover = null;
       return;
