@@ -6,6 +6,7 @@
 // Cut to the request's length. An empty datagram gets no reply.
 import { ERROR_CODES, errorCodeFromTag, type ErrorCode } from "./errors.ts";
 import { PAYMENT_SIZE_BYTES } from "./limits.ts";
+import { equalBytes } from "./bytes.ts";
 
 export const ACCEPTED_TAG = 0;
 const ID_BYTES = 32;
@@ -43,5 +44,9 @@ export function decodeReply(reply: Uint8Array, requestBytes: number): UdpReply {
   const code = errorCodeFromTag(tag);
   if (code === undefined) return { kind: "malformed" };
   const hasId = requestBytes === PAYMENT_SIZE_BYTES && reply.length >= 1 + ID_BYTES;
-  return { kind: "rejected", code, id: hasId ? reply.slice(1, 1 + ID_BYTES) : null };
+  const id = hasId ? reply.slice(1, 1 + ID_BYTES) : null;
+  // The text after the tag (and id) must be the tag's own code, cut as a node cuts it: a reply
+  // whose tag and text disagree, or with bytes after the code, is not a node's, and is not acted on.
+  if (!equalBytes(reply, encodeRejected(code, id, requestBytes))) return { kind: "malformed" };
+  return { kind: "rejected", code, id };
 }

@@ -1,0 +1,82 @@
+// Fuzz: the resync answer's rows (decodePaymentRows: window (8, big-endian signed) | payment (140),
+// repeated), which a server catching up reads from a peer. It must never throw, must refuse a
+// length that is not whole rows, and must return only rows that encode back to the same bytes.
+import { describe, expect, test } from "bun:test";
+import { decodePaymentRows, encodePaymentRows } from "../../src/node/peer-api.ts";
+import { toHex } from "../../src/core/bytes.ts";
+import { PAYMENT_SIZE_BYTES } from "../../src/core/limits.ts";
+import { fuzzCases, mutate, randomLength, writeInteger, type Fuzz, type IntegerField } from "./fuzz-support.ts";
+
+const ROW_BYTES = 8 + PAYMENT_SIZE_BYTES;
+
+function realRows(fuzz: Fuzz): Uint8Array {
+  const rows = Array.from({ length: fuzz.int(0, 6) }, () => ({
+    window: fuzz.pick([-1, 0, 1, fuzz.int(0, 30_000_000), Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER]),
+    bytes: fuzz.bytes(PAYMENT_SIZE_BYTES),
+  }));
+  return encodePaymentRows(rows);
+}
+
+/** The window fields of the rows in `bytes`. */
+function windowFields(length: number): IntegerField[] {
+  return Array.from({ length: Math.floor(length / ROW_BYTES) }, (_, i) => ({ offset: i * ROW_BYTES, widthBytes: 8 }));
+}
+
+const isSafeWindow = (bytes: Uint8Array, offset: number) => {
+  const w = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigInt64(offset, false);
+  return w <= BigInt(Number.MAX_SAFE_INTEGER) && w >= BigInt(-Number.MAX_SAFE_INTEGER);
+};
+
+function checkRows(fuzz: Fuzz, bytes: Uint8Array): void {
+  fuzz.input(bytes);
+  const rows = decodePaymentRows(bytes);
+  expect(rows === null).toBe(bytes.length % ROW_BYTES !== 0);
+  if (rows === null) return;
+  expect(rows.length).toBe(bytes.length / ROW_BYTES);
+  for (const row of rows) expect(row.bytes.length).toBe(PAYMENT_SIZE_BYTES);
+  // Rows whose window is no safe integer are the known finding below (decodePaymentRows does not
+  // refuse them); every other answer must round trip. Remove this filter when that is fixed.
+  if (rows.some((_, i) => !isSafeWindow(bytes, i * ROW_BYTES))) return;
+  for (const row of rows) expect(Number.isSafeInteger(row.window)).toBe(true);
+  expect(toHex(encodePaymentRows(rows))).toBe(toHex(bytes));
+}
+
+describe("fuzz: resync rows", () => {
+  test("random bytes of random lengths", () => {
+    fuzzCases("resync-rows/random", 2000, (fuzz) => {
+      const bytes = fuzz.bytes(randomLength(fuzz, [0, 8, ROW_BYTES, 2 * ROW_BYTES, 10 * ROW_BYTES], 40 * ROW_BYTES));
+      // Mostly plausible windows, so the round trip is checked on random payments.
+      for (const field of windowFields(bytes.length)) if (fuzz.chance(0.9)) writeInteger(bytes, field, BigInt(fuzz.int(-1, 30_000_000)));
+      checkRows(fuzz, bytes);
+    });
+  });
+
+  test("mutations of real answers", () => {
+    fuzzCases("resync-rows/mutations", 2000, (fuzz) => {
+      const real = realRows(fuzz);
+      checkRows(fuzz, mutate(fuzz, real, windowFields(real.length), [realRows(fuzz)], [ROW_BYTES]));
+    });
+  });
+});
+
+describe("findings (peer-api.ts is owned elsewhere: reported, not fixed here)", () => {
+  // Found by "resync-rows/random" before the filter above: Number(getBigInt64(...)) turns a
+  // window beyond 2^53 into a rounded number, so 2^63 - 1 becomes 2^63, which encodes back as
+  // -2^63. A peer (or a corrupted answer) can hand a catching-up server rows whose window is no
+  // window at all. The decoder should refuse them, as decodePeerMessage refuses such windows.
+  // test.failing: this passes while the bug is there; when decodePaymentRows is fixed, it fails
+  // and should become a plain test (and the filter in checkRows can go).
+  test.failing("a row whose window is not a safe integer is refused", () => {
+    const bytes = new Uint8Array(ROW_BYTES);
+    writeInteger(bytes, { offset: 0, widthBytes: 8 }, 2n ** 63n - 1n);
+    const rows = decodePaymentRows(bytes);
+    expect(rows).toBeNull();
+  });
+
+  test.failing("decoded rows encode back to the bytes received, for any 8-byte window", () => {
+    const bytes = new Uint8Array(ROW_BYTES);
+    writeInteger(bytes, { offset: 0, widthBytes: 8 }, 2n ** 53n + 1n);
+    const rows = decodePaymentRows(bytes);
+    expect(rows === null || toHex(encodePaymentRows(rows)) === toHex(bytes)).toBe(true);
+  });
+});
