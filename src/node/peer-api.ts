@@ -103,9 +103,10 @@ export function createPeerApi(deps: PeerApiDeps): Hono<{ Variables: PeerGuardVar
     },
   );
   app.get("/certificate", (c) => {
-    const agreed = deps.ledger.agreed();
-    if (agreed.certificate.length === 0) return sendError(c, "NOT_FOUND", "no window agreed yet");
-    return c.body(new Uint8Array(agreed.certificate) as Uint8Array<ArrayBuffer>, 200, { "content-type": "application/octet-stream", "x-scryp-window": String(agreed.window) });
+    // The newest certificate known here, recorded or only learned (see Coordinator.newestCertificate).
+    const newest = deps.coordinator.newestCertificate();
+    if (newest === null) return sendError(c, "NOT_FOUND", "no window agreed yet");
+    return c.body(new Uint8Array(newest.certificate) as Uint8Array<ArrayBuffer>, 200, { "content-type": "application/octet-stream", "x-scryp-window": String(newest.window) });
   });
   let resyncAnswers = 0;
   app.get("/payments", (c) => {

@@ -198,8 +198,9 @@ export class Simulation {
         for (const to of this.others(from)) {
           // Request, then answer: both legs cross the network.
           this.send(from, to, "certificate", () => {
-            const certificate = this.servers[to]!.ledger.agreed().certificate;
-            if (certificate.length === 0) return;
+            // As GET /peer/certificate: the newest certificate the peer knows.
+            const certificate = this.servers[to]!.coordinator.newestCertificate()?.certificate;
+            if (certificate === undefined) return;
             this.send(to, from, "certificate", () => {
               const requester = this.servers[from]!;
               const result = requester.coordinator.receiveCertificate(certificate, this.localNow(from));

@@ -124,6 +124,8 @@ export class Coordinator {
   private readonly votes = new Map<number, Map<number, Vote>>();
   private readonly handoversSeen = new Set<number>();
   private readonly voted = new Set<number>();
+  /** When this server last sent its vote for a window (for resending until the outcome is everywhere). */
+  private readonly lastVoteSentMs = new Map<number, number>();
   private readonly handedOver = new Set<number>();
   private readonly certified = new Map<number, Certified>();
   private deferredHandover: Handover | null = null;
@@ -245,10 +247,49 @@ export class Coordinator {
       if (w <= this.agreedCheckpoint.window || this.certified.has(w) || this.syncing !== null) continue;
       if (nowMs >= blackoutStartMs(w, this.schedule) + this.pullIntervalMs()) this.pull(nowMs, effects);
     }
+    this.resendVotes(nowMs, effects);
     // Far behind (restarted, or missed certificates): ask the peers now and then.
     if (this.n > 1 && this.syncing === null && this.agreedCheckpoint.window < roles.window - 2) this.pull(nowMs, effects);
     this.prune(roles.window);
     return effects;
+  }
+
+  /**
+   * Votes are sent again, every pull interval, until every peer has shown it holds the window's
+   * outcome (a vote of its own for a later window), for at most one window past the window's
+   * rollback deadline. A vote lost on the way is otherwise never repaired, and a peer that voted
+   * for a window a majority agreed on, but never learned it, would roll it back.
+   */
+  private resendVotes(nowMs: number, effects: Effect[]): void {
+    if (this.n === 1) return;
+    for (const [window, sentMs] of this.lastVoteSentMs) {
+      if (nowMs >= blackoutStartMs(window + 2, this.schedule)) {
+        this.lastVoteSentMs.delete(window);
+        continue;
+      }
+      if (nowMs - sentMs < this.pullIntervalMs()) continue;
+      const everyoneMovedOn = this.o.network.servers.every((_, i) => i === this.self || (this.peerLastVote.get(i)?.window ?? -Infinity) > window);
+      if (everyoneMovedOn) {
+        this.lastVoteSentMs.delete(window);
+        continue;
+      }
+      const own = this.votes.get(window)?.get(this.self);
+      if (own === undefined) continue;
+      this.lastVoteSentMs.set(window, nowMs);
+      effects.push({ kind: "broadcast", what: "vote", message: own.bytes });
+    }
+  }
+
+  /**
+   * The newest certificate this server knows, recorded or only learned (a server resyncing to
+   * it, or holding it while its own state differs, still serves it): what GET /peer/certificate
+   * answers, so a peer that missed the votes learns the outcome from anyone who has it.
+   */
+  newestCertificate(): { window: number; certificate: Uint8Array } | null {
+    let best: { window: number; certificate: Uint8Array } | null =
+      this.agreedCheckpoint.certificate.length > 0 ? { window: this.agreedCheckpoint.window, certificate: this.agreedCheckpoint.certificate } : null;
+    for (const [window, c] of this.certified) if (best === null || window > best.window) best = { window, certificate: c.certificate };
+    return best;
   }
 
   /** Everything after the last checkpoint whose beta period is over without a majority is undone. */
@@ -303,6 +344,7 @@ export class Coordinator {
     const decoded = decodePeerMessage(message, this.o.verify);
     if (!decoded.ok || decoded.message.type !== "vote") throw new Error("own vote does not decode");
     this.recordVote(this.self, decoded.message);
+    this.lastVoteSentMs.set(window, nowMs);
     if (this.n > 1) effects.push({ kind: "broadcast", what: "vote", message });
     this.checkConsensus(window, nowMs, effects);
   }
@@ -419,7 +461,9 @@ export class Coordinator {
     }
     if (m.type === "vote") {
       const known = this.votes.get(m.window)?.get(sender);
-      if (known) return reject(equalBytes(known.bytes, m.bytes) ? "replayed vote" : "a second, different vote for the same window");
+      // The very same vote again is the sender resending until it knows the outcome arrived.
+      if (known && equalBytes(known.bytes, m.bytes)) return { ok: true, effects };
+      if (known) return reject("a second, different vote for the same window");
       this.recordVote(sender, m);
       this.checkConsensus(m.window, nowMs, effects);
       return { ok: true, effects };
@@ -452,9 +496,11 @@ export class Coordinator {
       this.dropSpeculation();
     }
     this.speculation = null;
-    if (atBase && done === 0 && this.syncing === null && this.pendingWindow() !== null) {
-      // At the base but holding payments beyond it that no speculation accounts for: applied
-      // ahead before a restart. The handover is authoritative: undo them and apply it whole.
+    if (atBase && done === 0 && this.syncing === null && this.pendingWindow() === m.window) {
+      // At the base but holding payments of this very window that no speculation accounts for:
+      // relayed and applied ahead before a restart (this server has not voted for the window).
+      // The handover is authoritative: undo them and apply it whole. Payments of an earlier,
+      // unresolved window are never undone here: this server may have voted for them.
       const undone = this.o.ledger.rollbackAfter(this.agreedCheckpoint.window);
       this.o.log.info("coordinator", `handover of window ${m.window}: undid ${undone} payment(s) applied ahead before a restart`);
     }
