@@ -14,6 +14,7 @@ import { randomBytes } from "node:crypto";
 import { Ledger } from "../src/ledger/ledger.ts";
 import { Coordinator } from "../src/core/consensus/coordinator.ts";
 import { encodeHandover, encodeRelay } from "../src/core/consensus/peer-message.ts";
+import { peerLimits } from "../src/core/consensus/peer-limits.ts";
 import { parseNetwork } from "../src/core/network.ts";
 import { keyPairFromSeed } from "../src/core/keys.ts";
 import { toHex } from "../src/core/bytes.ts";
@@ -73,6 +74,7 @@ export function runHandover(accounts: number, paymentCount: number, relayed: boo
       log: silentLogger,
       flushIntake: () => {},
     });
+    const limits = peerLimits(network.capacity);
     const batch = signPayments(payers, paymentCount, windowStartMs(window, schedule) + 1_000);
     const agreed = ledger.agreed();
     const message = encodeHandover(
@@ -86,6 +88,7 @@ export function runHandover(accounts: number, paymentCount: number, relayed: boo
         payments: batch.payments,
       },
       servers[0]!.seed,
+      limits,
     );
     // During the window the alpha relayed what it accepted and this server checked and applied
     // it between other work (untimed, as in a running node).
@@ -93,7 +96,7 @@ export function runHandover(accounts: number, paymentCount: number, relayed: boo
     if (relayed) {
       const relayAtMs = windowStartMs(window, schedule) + 30_000;
       for (let i = 0; i < batch.payments.length; i += 10_000) {
-        const relay = encodeRelay({ sender: servers[0]!.publicKey, window, sentAtMs: relayAtMs, first: i, payments: batch.payments.slice(i, i + 10_000) }, servers[0]!.seed);
+        const relay = encodeRelay({ sender: servers[0]!.publicKey, window, sentAtMs: relayAtMs, first: i, payments: batch.payments.slice(i, i + 10_000) }, servers[0]!.seed, limits);
         const r = coordinator.receive(relay, relayAtMs);
         if (!r.ok) throw new Error(`relay rejected: ${r.reason}`);
       }

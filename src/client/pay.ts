@@ -21,6 +21,7 @@ import { errorOf, UnreachableError } from "./http-client.ts";
 import { httpBase, nodeEntry, type Target } from "./target.ts";
 import { waitForOutcome } from "./confirm.ts";
 import { CLIENT_HTTP_TIMEOUT_MS } from "../core/limits.ts";
+import { windowFullMessage } from "../core/window-full.ts";
 
 export type PayResult =
   | { readonly kind: "accepted"; readonly accepted: true; readonly id: string; readonly server: string; readonly timestampMs: number; readonly how: string | null }
@@ -164,13 +165,24 @@ async function sendUdp(bytes: Uint8Array, server: Server, opts: PayOptions): Pro
       busyDelayMs *= 2;
       continue;
     }
-    if (reply.code === "NOT_ACCEPTING" && !firstTransmission) {
-      // An earlier copy may have been taken just before the gate closed: a current node would
-      // have said "accepted" then, but a reply can also be reordered. Ask before paying again.
-      return { kind: "uncertain", detail: `server ${server.address} answered NOT_ACCEPTING after ${transmissions} transmissions` };
+    if ((reply.code === "NOT_ACCEPTING" || reply.code === "WINDOW_FULL") && !firstTransmission) {
+      // An earlier copy may have been taken just before the gate closed (or the window filled): a
+      // current node would have said "accepted" then, but a reply can also be reordered. Ask
+      // before paying again.
+      return { kind: "uncertain", detail: `server ${server.address} answered ${reply.code} after ${transmissions} transmissions` };
     }
-    return { kind: "rejected", code: reply.code, message: ERROR_MESSAGES[reply.code], firstTransmission };
+    return { kind: "rejected", code: reply.code, message: udpRefusalMessage(reply.code, opts, timestampMs), firstTransmission };
   }
+}
+
+/**
+ * A UDP reply carries only the code; the words come from here. A full window's refusal names the
+ * next alpha, as the node's HTTP answer does, when the network file is known.
+ */
+function udpRefusalMessage(code: ErrorCode, opts: PayOptions, timestampMs: number): string {
+  if (code !== "WINDOW_FULL" || opts.target.kind !== "network") return ERROR_MESSAGES[code];
+  const network = opts.target.network;
+  return windowFullMessage(network, acceptingWindowAt(timestampMs, scheduleOf(network)));
 }
 
 async function sendHttp(bytes: Uint8Array, server: Server): Promise<Attempt> {

@@ -25,6 +25,7 @@ export const ERROR_CODES = {
   // Added later (tags are never reused).
   IN_PROGRESS: 17, // the very same payment is being checked now; its outcome is not known yet
   PEER_UNAUTHORIZED: 18, // a /peer request not signed by a server of the network
+  WINDOW_FULL: 19, // the window holds the network's capacity of payments; the next alpha accepts
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -57,6 +58,7 @@ export const ERROR_MESSAGES: Record<ErrorCode, string> = {
   PEER_REJECTED: "the peer message was rejected",
   IN_PROGRESS: "the very same payment is being checked now; ask again in a moment for its outcome",
   PEER_UNAUTHORIZED: "this route is for the network's servers; the request is not signed by one",
+  WINDOW_FULL: "this window holds as many payments as the network allows; the next alpha accepts when its window starts",
 };
 
 /** An operating error: expected, carries a stable code, changes nothing. */

@@ -30,6 +30,39 @@ export const SKEW_MS_MIN = 50;
 /** Implied by blackout > 2 × skew and blackout < interval; checked on its own so the message names skew. */
 export const SKEW_MS_MAX = INTERVAL_MS_MAX / 2;
 
+// ---- Window capacity ------------------------------------------------------------------------------
+// The network file's `capacity`: the most payments one window may hold. Every size that follows from
+// it (handover and relay messages, the /peer/message body, resync answers, the relay check queue) is
+// derived in core/consensus/peer-limits.ts, and the relations between them are asserted there.
+/** The default: a window's handover of 28 MB, which a beta sends and a peer checks in a few seconds. */
+export const CAPACITY_PAYMENTS_DEFAULT = 200_000;
+/** A window must be able to hold a payment. */
+export const CAPACITY_PAYMENTS_MIN = 1;
+/**
+ * The largest handover is then 70 MB (140 bytes a payment), which stays well inside the 128 MiB
+ * Bun accepts as one request body (HTTP_REQUEST_BODY_BYTES_MAX); the beta holds the window's rows
+ * and the encoded message, each receiver the body and a view per payment: a few hundred MB at
+ * worst. A handover that was not relayed ahead also costs ~5 s of signature checks per 100,000
+ * payments on the receiver's main thread (25 s at this bound), within a beta period of a sane
+ * interval. A larger window is better served by a shorter interval.
+ */
+export const CAPACITY_PAYMENTS_MAX = 500_000;
+/**
+ * Bun refuses request bodies beyond this (its maxRequestBodySize default, set explicitly by the
+ * node): the largest peer message must fit.
+ */
+export const HTTP_REQUEST_BODY_BYTES_MAX = 128 * 1024 * 1024;
+/** The alpha relays at once when this many committed payments wait; also the most one relay holds. */
+export const RELAY_PAYMENTS_MAX = 10_000;
+/**
+ * Rows a resync answer (GET /peer/payments) may hold at least (29.6 MB of 148-byte rows): a server
+ * behind by many small windows catches up in few requests. Raised to the capacity when that is
+ * larger, so one window always fits in one answer.
+ */
+export const RESYNC_PAYMENTS_BASE = 200_000;
+/** One resync row: window (i64) | the payment's 140 bytes. */
+export const RESYNC_ROW_BYTES = 8 + PAYMENT_SIZE_BYTES;
+
 /** A network is a handful of community servers; more would make every handover a broadcast storm. */
 export const SERVERS_MAX = 64;
 /** Genesis is hand-written by the network's founders; a bound keeps the file reviewable and loading fast. */

@@ -1,10 +1,13 @@
 // The network file: the one JSON document every server and client of a network shares.
 //   {"servers":[{"key":"<64 hex>","address":"host:port"}],"interval":120000,"blackout":15000,
-//    "skew":5000,"genesis":{"<64 hex>":<balance>}}
-// Times in ms. Validation is strict and names the field at fault.
+//    "skew":5000,"capacity":200000,"genesis":{"<64 hex>":<balance>}}
+// Times in ms; capacity in payments per window. Validation is strict and names the field at fault.
 import * as v from "valibot";
 import {
   BLACKOUT_MS_DEFAULT,
+  CAPACITY_PAYMENTS_DEFAULT,
+  CAPACITY_PAYMENTS_MAX,
+  CAPACITY_PAYMENTS_MIN,
   GENESIS_ACCOUNTS_MAX,
   INTERVAL_MS_DEFAULT,
   INTERVAL_MS_MAX,
@@ -43,6 +46,13 @@ const skewMs = v.pipe(
   v.minValue(SKEW_MS_MIN, `must be at least ${SKEW_MS_MIN} ms (a client's clock and its datagram's flight need that much tolerance)`),
   v.maxValue(SKEW_MS_MAX, `must be at most ${SKEW_MS_MAX} ms (half the longest interval)`),
 );
+// The most payments one window may hold: every message and answer size follows from it (peer-limits.ts).
+const capacity = v.pipe(
+  v.number("must be a number of payments"),
+  v.integer("must be a whole number of payments"),
+  v.minValue(CAPACITY_PAYMENTS_MIN, `must be at least ${CAPACITY_PAYMENTS_MIN} payment`),
+  v.maxValue(CAPACITY_PAYMENTS_MAX, `must be at most ${CAPACITY_PAYMENTS_MAX} payments (a window's handover must fit one peer message)`),
+);
 const balance = v.pipe(v.number("must be a number of scryp"), v.integer("must be a whole number"), v.minValue(0, "must not be negative"), v.maxValue(SUPPLY, `must be at most ${SUPPLY}`));
 
 export const NetworkFileSchema = v.pipe(
@@ -56,6 +66,9 @@ export const NetworkFileSchema = v.pipe(
     interval: v.optional(intervalMs, INTERVAL_MS_DEFAULT),
     blackout: v.optional(blackoutMs, BLACKOUT_MS_DEFAULT),
     skew: v.optional(skewMs, SKEW_MS_DEFAULT),
+    // No default here: a file without the field stays without it (older servers refuse unknown
+    // fields); the Network gets the default.
+    capacity: v.optional(capacity),
     genesis: v.pipe(
       v.record(keyHex, balance),
       v.check((g) => Object.keys(g).length <= GENESIS_ACCOUNTS_MAX, `must have at most ${GENESIS_ACCOUNTS_MAX} accounts`),
@@ -88,6 +101,8 @@ export interface Network {
   readonly intervalMs: number;
   readonly blackoutMs: number;
   readonly skewMs: number;
+  /** The most payments one window may hold (`capacity`, default CAPACITY_PAYMENTS_DEFAULT). */
+  readonly capacity: number;
   readonly genesis: ReadonlyMap<string, number>;
 }
 
@@ -157,6 +172,7 @@ export function parseNetwork(json: unknown): Network {
     intervalMs: file.interval,
     blackoutMs: file.blackout,
     skewMs: file.skew,
+    capacity: file.capacity ?? CAPACITY_PAYMENTS_DEFAULT,
     genesis: new Map(Object.entries(file.genesis)),
   };
 }

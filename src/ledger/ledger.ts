@@ -66,6 +66,8 @@ const META_GENESIS_HASH = "genesis_hash";
 const META_GENESIS_STATE_HASH = "genesis_state_hash";
 /** Agreed checkpoints kept on disk; older ones are pruned (their windows' payments stay). */
 export const CHECKPOINTS_KEPT = 16;
+/** Windows whose payment count is kept in memory: the accepting one and a few a resync replays. */
+const WINDOW_COUNTS_KEPT = 8;
 
 
 type Key = string; // a 32-byte id as a latin1 string: a cheap Map key
@@ -105,6 +107,8 @@ export class Ledger implements ConsensusLedger {
   private readonly genesisTotal: number;
   private paymentCount: number;
   private latestWindowCache: number | null = null;
+  /** Payments held by the windows asked about lately (see windowPaymentCount). */
+  private readonly windowCounts = new Map<number, number>();
   /** The sum of every balance, kept as balances change (checked against a full sum on load). */
   private supply = 0;
   private closed = false;
@@ -206,6 +210,7 @@ export class Ledger implements ConsensusLedger {
         this.client.run("COMMIT");
       } else {
         this.client.run("ROLLBACK");
+        this.windowCounts.clear();
         this.balances.clear();
         this.load();
       }
@@ -272,10 +277,13 @@ export class Ledger implements ConsensusLedger {
   /**
    * Applies payments that passed the stateless rules, in order, as one SQLite transaction, and
    * returns one decision per payment. When it returns, the applied payments are durably committed.
-   * If it throws, nothing was applied.
+   * If it throws, nothing was applied. With `capacity` (the network's payments per window), a
+   * payment that would be number capacity + 1 of `window` is refused WINDOW_FULL.
    */
-  applyGroup(group: readonly Payment[], window: number, nowMs: number): LedgerDecision[] {
+  applyGroup(group: readonly Payment[], window: number, nowMs: number, capacity?: number): LedgerDecision[] {
     assertInvariant(!this.closed, "ledger is closed");
+    const held = capacity === undefined ? 0 : this.windowPaymentCount(window);
+    const heldMax = capacity ?? Infinity;
     const staged = new Map<Key, number>();
     const hash = this.stateHash.clone();
     const decisions: LedgerDecision[] = [];
@@ -290,7 +298,12 @@ export class Ledger implements ConsensusLedger {
         // costs one statement; the lookup runs only when the payment cannot be applied.
         const payerBalance = balanceNow(payerKey);
         let decision = decideAgainstLedger(payment, { sameSignedPart: undefined, payerBalance });
-        if (decision.kind === "apply") {
+        if (decision.kind === "apply" && held + applied >= heldMax) {
+          // The window is full. A retransmission or a duplicate still gets its own answer; any
+          // other payment would be number capacity + 1.
+          decision = this.decideDuplicate(payment, payerBalance);
+          if (decision.kind === "apply") decision = { kind: "reject", code: "WINDOW_FULL" };
+        } else if (decision.kind === "apply") {
           const id = paymentId(payment.bytes);
           const inserted = this.insertPayment.run(
             asBuffer(id),
@@ -331,6 +344,9 @@ export class Ledger implements ConsensusLedger {
 
     this.install(staged, hash);
     this.paymentCount += applied;
+    assertInvariant(held + applied <= heldMax, `window ${window} would hold ${held + applied} payments, more than its capacity of ${heldMax}`);
+    const counted = this.windowCounts.get(window);
+    if (counted !== undefined) this.windowCounts.set(window, counted + applied);
     if (applied > 0 && (this.latestWindowCache === null || window > this.latestWindowCache)) this.latestWindowCache = window;
     return decisions;
   }
@@ -447,6 +463,20 @@ export class Ledger implements ConsensusLedger {
     })();
   }
 
+  /**
+   * How many payments `window` holds. The alpha checks its capacity against this on every
+   * payment, so it is counted in SQL once (indexed on window) and then kept as payments are
+   * applied; undoing payments forgets the counts.
+   */
+  windowPaymentCount(window: number): number {
+    const counted = this.windowCounts.get(window);
+    if (counted !== undefined) return counted;
+    const n = this.client.query<{ n: number }, [number]>("SELECT count(*) AS n FROM payments WHERE window = ?").get(window)!.n;
+    if (this.windowCounts.size >= WINDOW_COUNTS_KEPT) this.windowCounts.clear();
+    this.windowCounts.set(window, n);
+    return n;
+  }
+
   /** The highest window any stored payment belongs to, or null. Kept in memory: asked every tick. */
   latestWindow(): number | null {
     return this.latestWindowCache;
@@ -527,6 +557,7 @@ export class Ledger implements ConsensusLedger {
     }
     this.client.transaction(() => {
       this.client.run("DELETE FROM payments WHERE window > ?", [window]);
+      this.windowCounts.clear();
       // Undoing a payment can take its payee back to 0: writeAccount removes it, as applyGroup would
       // have had the payment never happened.
       for (const [key, balance] of staged) this.writeAccount(idOf(key), balance);

@@ -23,6 +23,10 @@ const STATUS_BY_CODE: Record<ErrorCode, 400 | 401 | 404 | 409 | 413 | 421 | 422 
   PEER_REJECTED: 400,
   IN_PROGRESS: 503,
   PEER_UNAUTHORIZED: 401,
+  // 421, as NOT_ACCEPTING: this server will take no more payments in this window, however often
+  // asked; the payment belongs at the next alpha (named in the message). 503 would invite the
+  // client to retry here, which is right for OVERLOADED (a queue drains) but not for a full window.
+  WINDOW_FULL: 421,
 };
 
 export function errorBody(code: ErrorCode, message: string = ERROR_MESSAGES[code]) {

@@ -6,7 +6,10 @@
 //     other rule: it is answered "accepted" (applied once), or joins the pending copy's answer.
 //     A reply lost near the blackout must not turn into NOT_ACCEPTING for a payment that was in
 //     fact accepted: the payer would sign a second one and pay twice;
-//  3. the gate: is this server the alpha now (NOT_ACCEPTING);
+//  3. the gate: is this server the alpha now (NOT_ACCEPTING); then the window's capacity: the
+//     payments it holds plus those pending for it (WINDOW_FULL). Pending ones count although some
+//     will fail, so a burst waiting for its signature checks can never overshoot; the commit group
+//     checks the capacity again against what is committed;
 //  4. the stateless rules (amount, payer ≠ payee, clock skew);
 //  5. the payer's account and balance as committed now: a payer with no account needs no
 //     signature check (a flood of fresh keys costs a map lookup each, not 40 µs). Checked again,
@@ -42,7 +45,7 @@ export type Outcome =
 export type AcceptGate = (nowMs: number) => { code: ErrorCode; message: string } | null;
 
 /** What the intake needs of the ledger. */
-export type IntakeLedger = Pick<Ledger, "applyGroup" | "hasPayment" | "balance" | "sameSignedPart">;
+export type IntakeLedger = Pick<Ledger, "applyGroup" | "hasPayment" | "balance" | "sameSignedPart" | "windowPaymentCount">;
 
 export interface IntakeOptions {
   readonly ledger: IntakeLedger;
@@ -51,6 +54,10 @@ export interface IntakeOptions {
   readonly verify: Verify;
   readonly gate: AcceptGate;
   readonly windowAt: (nowMs: number) => number;
+  /** The most payments one window may hold (the network's `capacity`). */
+  readonly capacity: number;
+  /** The words of a WINDOW_FULL refusal for `window` (core/window-full.ts: names the next alpha). */
+  readonly windowFullMessage?: (window: number) => string;
   /** Called after each committed group with the payments it applied (for metrics, handover). */
   readonly onCommitted?: (applied: readonly Payment[], window: number) => void;
   readonly onError?: (error: unknown) => void;
@@ -102,6 +109,8 @@ export class PaymentIntake {
   private readonly pendingById = new Map<string, Pending>();
   private readonly pendingBySource = new Map<string, number>();
   private readonly pendingByPayer = new Map<string, number>();
+  /** Pending payments per window they would be committed in: counted against its capacity. */
+  private readonly pendingByWindow = new Map<number, number>();
   private dispatchScheduled = false;
   private flushScheduled = false;
   private stopped = false;
@@ -145,6 +154,10 @@ export class PaymentIntake {
 
     const refusal = this.options.gate(nowMs);
     if (refusal !== null) return this.reject(done, refusal.code, id, refusal.message);
+    const window = this.options.windowAt(nowMs);
+    if (this.options.ledger.windowPaymentCount(window) + (this.pendingByWindow.get(window) ?? 0) >= this.options.capacity) {
+      return this.reject(done, "WINDOW_FULL", id, this.windowFullMessage(window));
+    }
     const cheap = checkBeforeSignature(copy, nowMs, this.options.skewMs);
     if (!cheap.ok) return this.reject(done, cheap.code, id);
     const payment = cheap.payment;
@@ -169,7 +182,7 @@ export class PaymentIntake {
       return this.reject(done, "OVERLOADED", id, `${PENDING_PER_PAYER_MAX} payments of this payer are waiting; this one was not accepted, send it again once they are answered`);
     }
 
-    const item: Pending = { payment, id, idKey, payerKey, source, window: this.options.windowAt(nowMs), waiters: [done] };
+    const item: Pending = { payment, id, idKey, payerKey, source, window, waiters: [done] };
     this.track(item);
     if (this.options.verifyPool === undefined) {
       if (!verifyPaymentSignature(payment, this.options.verify)) return this.finish(item, this.rejection("SIGNATURE_INVALID", id));
@@ -186,6 +199,7 @@ export class PaymentIntake {
     this.pendingById.set(item.idKey, item);
     this.pendingBySource.set(item.source, (this.pendingBySource.get(item.source) ?? 0) + 1);
     this.pendingByPayer.set(item.payerKey, (this.pendingByPayer.get(item.payerKey) ?? 0) + 1);
+    this.pendingByWindow.set(item.window, (this.pendingByWindow.get(item.window) ?? 0) + 1);
   }
 
   /** Answers every waiter of a pending payment once, and forgets it. */
@@ -194,9 +208,14 @@ export class PaymentIntake {
     this.pendingById.delete(item.idKey);
     decrement(this.pendingBySource, item.source);
     decrement(this.pendingByPayer, item.payerKey);
+    decrement(this.pendingByWindow, item.window);
     if (outcome.accepted) this.stats.accepted++;
     else this.count(outcome.code);
     for (const waiter of item.waiters) waiter(outcome);
+  }
+
+  private windowFullMessage(window: number): string | undefined {
+    return this.options.windowFullMessage?.(window);
   }
 
   private rejection(code: ErrorCode, id: Uint8Array | null, message?: string): Outcome {
@@ -308,10 +327,12 @@ export class PaymentIntake {
     const startedMs = performance.now();
     let decisions;
     try {
+      // The capacity again, against what is committed now: never more than capacity in a window.
       decisions = this.options.ledger.applyGroup(
         group.map((p) => p.payment),
         window,
         this.options.clock.now(),
+        this.options.capacity,
       );
     } catch (error) {
       // Nothing of the group was applied (the transaction rolled back): say so to every payer.
@@ -325,7 +346,10 @@ export class PaymentIntake {
     const applied: Payment[] = [];
     group.forEach((p, i) => {
       const decision = decisions[i]!;
-      if (decision.kind === "reject") return this.finish(p, this.rejection(decision.code, p.id));
+      if (decision.kind === "reject") {
+        const message = decision.code === "WINDOW_FULL" ? this.windowFullMessage(window) : undefined;
+        return this.finish(p, this.rejection(decision.code, p.id, message));
+      }
       if (decision.kind === "apply") applied.push(p.payment);
       this.finish(p, { accepted: true, id: p.id });
     });
@@ -343,7 +367,7 @@ export class PaymentIntake {
   }
 }
 
-function decrement(counts: Map<string, number>, key: string): void {
+function decrement<K>(counts: Map<K, number>, key: K): void {
   const n = (counts.get(key) ?? 0) - 1;
   if (n <= 0) counts.delete(key);
   else counts.set(key, n);

@@ -2,14 +2,15 @@
 // request passes peerGuard (signed by a listed server, bound to method, path, length and time)
 // before its body is read. Messages are binary and signed (core/consensus/peer-message.ts); the
 // coordinator checks and applies them. What each route serves is only what a member needs:
-//   POST /peer/message      a handover, vote or relay (body ≤ HANDOVER_BYTES_MAX)
+//   POST /peer/message      a handover, vote or relay (body ≤ the largest handover of this network)
 //   GET  /peer/certificate  the certificate of this server's latest agreed window
-//   GET  /peer/payments     agreed history for a resync, at most RESYNC_PAYMENTS_MAX rows, streamed
+//   GET  /peer/payments     agreed history for a resync, at most resyncPaymentsMax rows, streamed
+// The sizes follow from the network's capacity (core/consensus/peer-limits.ts).
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import * as v from "valibot";
-import { HANDOVER_BYTES_MAX, HANDOVER_PAYMENTS_MAX } from "../core/consensus/peer-message.ts";
-import { PAYMENT_SIZE_BYTES, RESYNC_ANSWERS_IN_FLIGHT_MAX, RESYNC_ROWS_PER_CHUNK } from "../core/limits.ts";
+import { peerLimits } from "../core/consensus/peer-limits.ts";
+import { PAYMENT_SIZE_BYTES, RESYNC_ANSWERS_IN_FLIGHT_MAX, RESYNC_ROW_BYTES, RESYNC_ROWS_PER_CHUNK } from "../core/limits.ts";
 import { sendError } from "./http-errors.ts";
 import type { Coordinator, Effect } from "../core/consensus/coordinator.ts";
 import type { Ledger } from "../ledger/ledger.ts";
@@ -19,13 +20,6 @@ import type { Verify } from "../core/acceptance.ts";
 import type { Faults } from "./faults.ts";
 import { peerGuard, type PeerGuardVariables } from "./peer-guard.ts";
 
-/**
- * A resync answer holds at most this many rows (29.6 MB): one full window must fit in one
- * answer, and a server further behind catches up in several requests.
- */
-export const RESYNC_PAYMENTS_MAX = HANDOVER_PAYMENTS_MAX;
-export const RESYNC_ROW_BYTES = 8 + PAYMENT_SIZE_BYTES;
-export const RESYNC_ANSWER_BYTES_MAX = RESYNC_PAYMENTS_MAX * RESYNC_ROW_BYTES;
 
 const PaymentsQuerySchema = v.object({
   after: v.pipe(v.string(), v.regex(/^-?\d{1,15}$/, "after must be a window number"), v.transform(Number)),
@@ -43,8 +37,9 @@ export function encodePaymentRows(rows: readonly { window: number; bytes: Uint8A
   return out;
 }
 
-export function decodePaymentRows(bytes: Uint8Array): { window: number; bytes: Uint8Array }[] | null {
-  if (bytes.length % RESYNC_ROW_BYTES !== 0 || bytes.length > RESYNC_ANSWER_BYTES_MAX) return null;
+/** Rows of a resync answer; null if malformed or longer than `answerBytesMax` (peer-limits.ts). */
+export function decodePaymentRows(bytes: Uint8Array, answerBytesMax: number): { window: number; bytes: Uint8Array }[] | null {
+  if (bytes.length % RESYNC_ROW_BYTES !== 0 || bytes.length > answerBytesMax) return null;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const rows = [];
   for (let o = 0; o < bytes.length; o += RESYNC_ROW_BYTES) {
@@ -70,6 +65,10 @@ export interface PeerApiDeps {
 
 export function createPeerApi(deps: PeerApiDeps): Hono<{ Variables: PeerGuardVariables }> {
   const app = new Hono<{ Variables: PeerGuardVariables }>();
+  const limits = peerLimits(deps.network.capacity);
+  const messageBytesMax = limits.peerMessageBytesMax;
+  // At least one window's rows: a server behind must be able to fetch a full window at once.
+  const resyncPaymentsMax = limits.resyncPaymentsMax;
   app.use(
     "*",
     peerGuard({
@@ -78,12 +77,12 @@ export function createPeerApi(deps: PeerApiDeps): Hono<{ Variables: PeerGuardVar
       clock: deps.clock,
       verify: deps.verify,
       faults: deps.faults,
-      bodyBytesMax: (path) => (path === "/peer/message" ? HANDOVER_BYTES_MAX : 0),
+      bodyBytesMax: (path) => (path === "/peer/message" ? messageBytesMax : 0),
     }),
   );
   app.post(
     "/message",
-    bodyLimit({ maxSize: HANDOVER_BYTES_MAX, onError: (c) => sendError(c, "BODY_TOO_LARGE", `peer messages are at most ${HANDOVER_BYTES_MAX} bytes`) }),
+    bodyLimit({ maxSize: messageBytesMax, onError: (c) => sendError(c, "BODY_TOO_LARGE", `peer messages are at most ${messageBytesMax} bytes`) }),
     async (c) => {
       const bytes = new Uint8Array(await c.req.arrayBuffer());
       const sender = deps.network.servers[c.get("peerIndex")]!;
@@ -117,8 +116,8 @@ export function createPeerApi(deps: PeerApiDeps): Hono<{ Variables: PeerGuardVar
     // Only agreed history is served: anything later may still be rolled back.
     if (upto > deps.ledger.agreed().window) return sendError(c, "NOT_FOUND", `window ${upto} is not agreed here`);
     // Counted in SQL with a limit, before a row is loaded.
-    const count = deps.ledger.countPaymentsBetween(after, upto, RESYNC_PAYMENTS_MAX + 1);
-    if (count > RESYNC_PAYMENTS_MAX) return sendError(c, "BODY_TOO_LARGE", `more than ${RESYNC_PAYMENTS_MAX} payments; ask for fewer windows`);
+    const count = deps.ledger.countPaymentsBetween(after, upto, resyncPaymentsMax + 1);
+    if (count > resyncPaymentsMax) return sendError(c, "BODY_TOO_LARGE", `more than ${resyncPaymentsMax} payments; ask for fewer windows`);
     if (resyncAnswers >= RESYNC_ANSWERS_IN_FLIGHT_MAX) return sendError(c, "OVERLOADED", `${RESYNC_ANSWERS_IN_FLIGHT_MAX} resync answers are being sent; try again shortly`);
     resyncAnswers++;
     let released = false;

@@ -4,7 +4,8 @@ import type { Coordinator, Effect } from "../core/consensus/coordinator.ts";
 import { httpBase, type Network } from "../core/network.ts";
 import type { Clock } from "../core/clock.ts";
 import type { Logger } from "../core/logger.ts";
-import { decodePaymentRows, RESYNC_ANSWER_BYTES_MAX } from "./peer-api.ts";
+import { decodePaymentRows } from "./peer-api.ts";
+import { peerLimits } from "../core/consensus/peer-limits.ts";
 import { PEER_AUTH_HEADER, peerAuthHeader } from "../core/consensus/peer-request-auth.ts";
 import { PEER_SENDS_IN_FLIGHT_MAX } from "../core/limits.ts";
 
@@ -20,6 +21,8 @@ export class PeerLink {
   /** Messages to each peer not yet answered. */
   private readonly inFlight: number[] = [];
   private readonly lastErrorLogMs = new Map<number, number>();
+  /** The largest resync answer a source may send (peer-limits.ts: at least one full window). */
+  private readonly resyncAnswerBytesMax: number;
 
   constructor(
     private readonly network: Network,
@@ -29,7 +32,9 @@ export class PeerLink {
     private readonly log: Logger,
     /** This server's key seed: every /peer request is signed (see peer-request-auth.ts). */
     private readonly seed: Uint8Array,
-  ) {}
+  ) {
+    this.resyncAnswerBytesMax = peerLimits(network.capacity).resyncAnswerBytesMax;
+  }
 
   /** Headers that authenticate a request to another server's /peer route. */
   private auth(method: string, pathAndQuery: string, contentLength: number): Record<string, string> {
@@ -116,7 +121,7 @@ export class PeerLink {
 
   /**
    * Fetches the payments of windows (after, upto] into `rows`, in order. A source answers at most
-   * RESYNC_PAYMENTS_MAX rows at once (413 beyond): the range is then split in two and each half
+   * resyncPaymentsMax rows at once (413 beyond): the range is then split in two and each half
    * fetched in turn, so a server any distance behind catches up in steps.
    */
   private async fetchRange(i: number, after: number, upto: number, rows: { window: number; bytes: Uint8Array }[]): Promise<void> {
@@ -131,11 +136,11 @@ export class PeerLink {
     if (!r.ok) throw new Error(`HTTP ${r.status}`);
     // Refused before reading when the stated size is over the bound (a faulty peer).
     const stated = Number(r.headers.get("content-length") ?? "0");
-    if (stated > RESYNC_ANSWER_BYTES_MAX) {
+    if (stated > this.resyncAnswerBytesMax) {
       await r.body?.cancel();
-      throw new Error(`answer of ${stated} bytes, more than ${RESYNC_ANSWER_BYTES_MAX}`);
+      throw new Error(`answer of ${stated} bytes, more than ${this.resyncAnswerBytesMax}`);
     }
-    const page = decodePaymentRows(await readBounded(r, RESYNC_ANSWER_BYTES_MAX));
+    const page = decodePaymentRows(await readBounded(r, this.resyncAnswerBytesMax), this.resyncAnswerBytesMax);
     if (page === null) throw new Error("malformed payment rows");
     for (const row of page) rows.push(row);
     if (page.length > 0) this.log.info("peers", `resync: fetched ${rows.length} payment(s) so far (windows up to ${upto})`);

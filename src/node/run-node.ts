@@ -27,6 +27,8 @@ import { Faults, FAULT_LOG_INTERVAL_MS } from "./faults.ts";
 import { VERSION, COMMIT } from "../version.ts";
 import { raiseAndLogFileLimit } from "./fd-limit.ts";
 import { HTTP_IDLE_TIMEOUT_S } from "../core/limits.ts";
+import { windowFullMessage } from "../core/window-full.ts";
+import { peerLimits } from "../core/consensus/peer-limits.ts";
 
 export const DEFAULT_PORT = 7400;
 export const DEFAULT_HOST = "127.0.0.1";
@@ -148,6 +150,8 @@ async function startLocked(config: NodeConfig, keyPair: { seed: Uint8Array; publ
     verify: verifySignature,
     gate: (nowMs) => coordinator.gate(nowMs),
     windowAt: (nowMs) => acceptingWindowAt(nowMs, schedule),
+    capacity: network.capacity,
+    windowFullMessage: (window) => windowFullMessage(network, window),
     onCommitted: (applied, window) => coordinator.accepted(applied.map((p) => p.bytes), window),
     onError: (e) => log.error("ledger", `commit failed; the group was not accepted: ${(e as Error).message}`),
   });
@@ -202,7 +206,9 @@ async function startLocked(config: NodeConfig, keyPair: { seed: Uint8Array; publ
   // Each connection holds a descriptor: as many as the system lets this process hold.
   raiseAndLogFileLimit(log);
   try {
-    http = Bun.serve({ hostname: host, port, fetch: app.fetch, idleTimeout: HTTP_IDLE_TIMEOUT_S });
+    // The largest body any route takes is a peer message (a handover of a full window): Bun's
+    // own bound says so explicitly rather than by its default.
+    http = Bun.serve({ hostname: host, port, fetch: app.fetch, idleTimeout: HTTP_IDLE_TIMEOUT_S, maxRequestBodySize: peerLimits(network.capacity).peerMessageBytesMax });
   } catch (e) {
     udp.close();
     ledger.close();

@@ -13,6 +13,7 @@ import { verifySignature } from "../core/verify.ts";
 import { acceptingWindowAt, nextAccepting, type ScheduleParams } from "../core/schedule.ts";
 import { silentLogger, type Logger } from "../core/logger.ts";
 import { SUPPLY } from "../core/limits.ts";
+import { windowFullMessage } from "../core/window-full.ts";
 
 /** A small, fast, seedable PRNG (mulberry32). */
 export function prng(seed: number): () => number {
@@ -33,6 +34,8 @@ export interface SimOptions {
   readonly intervalMs?: number;
   readonly blackoutMs?: number;
   readonly skewMs?: number;
+  /** Payments per window (the network file's capacity); the default when absent. */
+  readonly capacity?: number;
   /** Per-server clock offsets (ms), added to true time. */
   readonly clockOffsetsMs?: readonly number[];
   /** Chance that a message is lost (0..1). */
@@ -100,6 +103,7 @@ export class Simulation {
       interval: options.intervalMs ?? 1000,
       blackout: options.blackoutMs ?? 400,
       skew: options.skewMs ?? 150,
+      ...(options.capacity === undefined ? {} : { capacity: options.capacity }),
       genesis,
     });
     this.schedule = { serverCount: options.servers, intervalMs: this.network.intervalMs, blackoutMs: this.network.blackoutMs };
@@ -132,6 +136,8 @@ export class Simulation {
       verify: verifySignature,
       gate: (now) => server.coordinator.gate(now),
       windowAt: (now) => acceptingWindowAt(now, this.schedule),
+      capacity: this.network.capacity,
+      windowFullMessage: (window) => windowFullMessage(this.network, window),
       onCommitted: (applied, window) => server.coordinator.accepted(applied.map((p) => p.bytes), window),
     });
     server.intake = intake;

@@ -10,6 +10,9 @@ import {
 } from "../../src/core/network.ts";
 import {
   BLACKOUT_MS_DEFAULT,
+  CAPACITY_PAYMENTS_DEFAULT,
+  CAPACITY_PAYMENTS_MAX,
+  CAPACITY_PAYMENTS_MIN,
   INTERVAL_MS_DEFAULT,
   INTERVAL_MS_MAX,
   INTERVAL_MS_MIN,
@@ -360,4 +363,28 @@ describe("network file errors are in plain words", () => {
       }
     });
   }
+});
+
+describe("capacity: the most payments one window may hold", () => {
+  test("absent → the default 200,000 on the Network, and the file stays without the field", () => {
+    const n = parseNetwork(valid());
+    expect(n.capacity).toBe(CAPACITY_PAYMENTS_DEFAULT);
+    expect(CAPACITY_PAYMENTS_DEFAULT).toBe(200_000);
+    expect("capacity" in n.file).toBe(false);
+    // The default one-server network and the devnet's files need not name it.
+    expect(parseNetwork(singleServerNetwork(K2, "127.0.0.1:7000")).capacity).toBe(200_000);
+  });
+  test("bounds that pass: 1, 20, the maximum", () => {
+    for (const c of [CAPACITY_PAYMENTS_MIN, 20, CAPACITY_PAYMENTS_MAX]) expect(parseNetwork({ ...valid(), capacity: c }).capacity).toBe(c);
+    expect(CAPACITY_PAYMENTS_MIN).toBe(1);
+  });
+  test("0, negative, fractional, a string, above the maximum → capacity, in plain words", () => {
+    expect(expectField((n) => (n.capacity = 0), "capacity").message).toBe("network file: capacity: must be at least 1 payment");
+    expect(expectField((n) => (n.capacity = CAPACITY_PAYMENTS_MAX + 1), "capacity").message).toBe(
+      `network file: capacity: must be at most ${CAPACITY_PAYMENTS_MAX} payments (a window's handover must fit one peer message)`,
+    );
+    expect(expectField((n) => (n.capacity = 2.5), "capacity").message).toBe("network file: capacity: must be a whole number of payments");
+    expect(expectField((n) => (n.capacity = "200000"), "capacity").message).toBe("network file: capacity: must be a number of payments");
+    for (const v of [-1, 1e300, null]) expectField((n) => (n.capacity = v), "capacity");
+  });
 });

@@ -5,7 +5,11 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { toHex } from "../../src/core/bytes.ts";
 import { PEER_AUTH_HEADER, peerAuthHeader } from "../../src/core/consensus/peer-request-auth.ts";
-import { HANDOVER_BYTES_MAX } from "../../src/core/consensus/peer-message.ts";
+import { peerLimits } from "../../src/core/consensus/peer-limits.ts";
+import { CAPACITY_PAYMENTS_DEFAULT } from "../../src/core/limits.ts";
+
+/** The node's network file has no `capacity`: the largest message is a default window's handover. */
+const HANDOVER_BYTES_MAX = peerLimits(CAPACITY_PAYMENTS_DEFAULT).peerMessageBytesMax;
 import { freePort, tempDir, testKeyPair } from "../support/helpers.ts";
 import { startBinaryNode, writeJson, type BinaryNode } from "../support/binary-node.ts";
 import { writeSeed } from "../e2e/e2e-support.ts";

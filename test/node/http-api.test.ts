@@ -48,6 +48,7 @@ beforeEach(() => {
     skewMs: network.skewMs,
     verify: verifySignature,
     gate: () => gate.refusal,
+    capacity: network.capacity,
     windowAt: windowOf,
   });
   const logged: string[] = [];

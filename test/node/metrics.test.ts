@@ -16,7 +16,7 @@ import {
 import { PaymentIntake } from "../../src/node/payment-intake.ts";
 import { ManualClock } from "../../src/core/clock.ts";
 import { verifySignature } from "../../src/core/verify.ts";
-import { SKEW_MS_DEFAULT } from "../../src/core/limits.ts";
+import { CAPACITY_PAYMENTS_DEFAULT, SKEW_MS_DEFAULT } from "../../src/core/limits.ts";
 import type { KeyPair } from "../../src/core/keys.ts";
 import { T0, genesisOf, keyPairs, openTempLedger, signedPayment, windowOf, type TempLedger } from "../ledger/fixtures.ts";
 import { parsePrometheusText, sampleValue } from "../support/prometheus-text.ts";
@@ -177,7 +177,7 @@ describe("with a real intake and ledger", () => {
   function rig() {
     t = openTempLedger(genesisOf([[alice, 1_000], [bob, 100]]));
     const clock = new ManualClock(T0);
-    const intake = new PaymentIntake({ ledger: t.ledger, clock, skewMs: SKEW_MS_DEFAULT, verify: verifySignature, gate: () => null, windowAt: windowOf });
+    const intake = new PaymentIntake({ ledger: t.ledger, clock, skewMs: SKEW_MS_DEFAULT, verify: verifySignature, gate: () => null, windowAt: windowOf, capacity: CAPACITY_PAYMENTS_DEFAULT });
     const counters = { agreed: 0, rollbacks: 0, resyncs: 0, peerRejected: 0 };
     const peers = { peerErrors: 0 };
     const sources: MetricsSources = {

@@ -6,9 +6,9 @@ import { PaymentIntake, type AcceptGate, type Outcome } from "../../src/node/pay
 import { ManualClock } from "../../src/core/clock.ts";
 import { verifySignature } from "../../src/core/verify.ts";
 import type { Verify } from "../../src/core/acceptance.ts";
-import { encodeUnsigned, paymentId, type Payment } from "../../src/core/payment.ts";
+import { decodePayment, encodeUnsigned, paymentId, type Payment } from "../../src/core/payment.ts";
 import { toHex } from "../../src/core/bytes.ts";
-import { PENDING_PAYMENTS_MAX, PENDING_PER_PAYER_MAX, PENDING_PER_SOURCE_MAX, PENDING_WAITERS_MAX, SKEW_MS_DEFAULT } from "../../src/core/limits.ts";
+import { CAPACITY_PAYMENTS_DEFAULT, PENDING_PAYMENTS_MAX, PENDING_PER_PAYER_MAX, PENDING_PER_SOURCE_MAX, PENDING_WAITERS_MAX, SKEW_MS_DEFAULT } from "../../src/core/limits.ts";
 import { keyPairFromSeed, type KeyPair } from "../../src/core/keys.ts";
 import {
   T0,
@@ -42,7 +42,7 @@ afterEach(() => {
   rigs = [];
 });
 
-function rig(opts: { genesis?: Map<string, number>; verify?: Verify; nowMs?: number } = {}): Rig {
+function rig(opts: { genesis?: Map<string, number>; verify?: Verify; nowMs?: number; capacity?: number } = {}): Rig {
   const t = openTempLedger(opts.genesis ?? genesisOf([[alice, 1_000], [bob, 100]]));
   const clock = new ManualClock(opts.nowMs ?? T0);
   const r: Rig = { t, clock, intake: undefined as unknown as PaymentIntake, refusal: null, committed: [], errors: [] };
@@ -53,6 +53,8 @@ function rig(opts: { genesis?: Map<string, number>; verify?: Verify; nowMs?: num
     verify: opts.verify ?? verifySignature,
     gate: () => r.refusal,
     windowAt: windowOf,
+    capacity: opts.capacity ?? CAPACITY_PAYMENTS_DEFAULT,
+    windowFullMessage: (window) => `window ${window} is full`,
     onCommitted: (applied, window) => r.committed.push({ applied: [...applied], window }),
     onError: (e) => r.errors.push(e),
   });
@@ -247,6 +249,7 @@ describe("rejections", () => {
       verify: verifySignature,
       gate: (now) => (asked.push(now), null),
       windowAt: windowOf,
+      capacity: CAPACITY_PAYMENTS_DEFAULT,
     });
     r.clock.advance(1234);
     intake.submit(signedPayment(alice, bob.publicKey, 5, T0), () => {});
@@ -473,3 +476,63 @@ describe("retransmissions", () => {
     expect(toHex(r.t.ledger.payment(paymentId(original))!.payment.bytes)).toBe(toHex(original));
   });
 });
+
+describe("window capacity (WINDOW_FULL)", () => {
+  const codeOf = (o: Outcome | undefined) => (o === undefined ? "pending" : o.accepted ? "accepted" : o.code);
+
+  test("payments up to the capacity are taken; number capacity + 1 is refused at once, even while the others wait", () => {
+    const r = rig({ capacity: 3 });
+    const taken = [1, 2, 3].map((n) => submit(r, signedPayment(alice, bob.publicKey, n, T0)));
+    const over = submit(r, signedPayment(alice, bob.publicKey, 4, T0));
+    // The first three are pending (not committed yet): they count, so the fourth cannot overshoot.
+    expect(taken.map((s) => codeOf(s.outcome))).toEqual(["pending", "pending", "pending"]);
+    expect(over.sync).toBe(true);
+    expect(over.outcome).toEqual({ accepted: false, code: "WINDOW_FULL", id: paymentId(signedPayment(alice, bob.publicKey, 4, T0)), message: `window ${windowOf(T0)} is full` });
+    r.intake.flush();
+    expect(taken.map((s) => codeOf(s.outcome))).toEqual(["accepted", "accepted", "accepted"]);
+    expect(r.t.ledger.windowPaymentCount(windowOf(T0))).toBe(3);
+    // Committed now: still full. A retransmission of accepted bytes is still "accepted".
+    expect(codeOf(submit(r, signedPayment(alice, bob.publicKey, 5, T0)).outcome)).toBe("WINDOW_FULL");
+    expect(codeOf(submit(r, signedPayment(alice, bob.publicKey, 1, T0)).outcome)).toBe("accepted");
+    expect(r.intake.stats.rejected.get("WINDOW_FULL")).toBe(2);
+    // The next window has its own room.
+    const next = (windowOf(T0) + 1) * 120_000 + 10;
+    r.clock.set(next);
+    const s = submit(r, signedPayment(alice, bob.publicKey, 6, next));
+    r.intake.flush();
+    expect(codeOf(s.outcome)).toBe("accepted");
+  });
+
+  test("a pending payment that fails gives its room back", () => {
+    const r = rig({ capacity: 2 });
+    const a = submit(r, signedPayment(alice, bob.publicKey, 900, T0));
+    const b = submit(r, signedPayment(alice, carol.publicKey, 900, T0)); // passes now; fails at commit
+    expect(codeOf(submit(r, signedPayment(bob, carol.publicKey, 1, T0)).outcome)).toBe("WINDOW_FULL");
+    r.intake.flush();
+    expect([codeOf(a.outcome), codeOf(b.outcome)]).toEqual(["accepted", "INSUFFICIENT_BALANCE"]);
+    const c = submit(r, signedPayment(bob, carol.publicKey, 1, T0));
+    r.intake.flush();
+    expect(codeOf(c.outcome)).toBe("accepted");
+    expect(codeOf(submit(r, signedPayment(bob, carol.publicKey, 2, T0)).outcome)).toBe("WINDOW_FULL");
+  });
+
+  test("the commit checks again: a payment that would be number capacity + 1 when committed is refused there", () => {
+    const r = rig({ capacity: 2 });
+    const a = submit(r, signedPayment(alice, bob.publicKey, 1, T0));
+    const b = submit(r, signedPayment(alice, bob.publicKey, 2, T0));
+    // Something else filled a place of the window meanwhile (here: the ledger directly).
+    const other = decodePaymentOrThrow(signedPayment(bob, carol.publicKey, 3, T0));
+    expect(r.t.ledger.applyGroup([other], windowOf(T0), T0)).toEqual([{ kind: "apply" }]);
+    r.intake.flush();
+    expect([codeOf(a.outcome), codeOf(b.outcome)]).toEqual(["accepted", "WINDOW_FULL"]);
+    expect(b.outcome).toMatchObject({ message: `window ${windowOf(T0)} is full` });
+    expect(r.t.ledger.windowPaymentCount(windowOf(T0))).toBe(2);
+    expect(r.t.ledger.payment(paymentId(signedPayment(alice, bob.publicKey, 2, T0)))).toBeUndefined();
+  });
+});
+
+function decodePaymentOrThrow(bytes: Uint8Array): Payment {
+  const p = decodePayment(bytes);
+  if (p === null) throw new Error("not a payment");
+  return p;
+}

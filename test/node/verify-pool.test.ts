@@ -46,6 +46,7 @@ function intakeWith(name: string) {
     verify: verifyNative,
     gate: () => null,
     windowAt: () => 1,
+    capacity: 200_000,
     verifyPool: pool,
   });
   return { ledger, intake };

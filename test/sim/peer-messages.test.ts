@@ -10,7 +10,8 @@ import { keyPairFromSeed } from "../../src/core/keys.ts";
 import { decodePeerMessage, encodeHandover, encodeRelay, encodeVote, type Handover, type PeerMessage, type Relay, type Vote } from "../../src/core/consensus/peer-message.ts";
 import { verifySignature } from "../../src/core/verify.ts";
 import { toHex } from "../../src/core/bytes.ts";
-import { SUPPLY } from "../../src/core/limits.ts";
+import { CAPACITY_PAYMENTS_DEFAULT, SUPPLY } from "../../src/core/limits.ts";
+import { peerLimits } from "../../src/core/consensus/peer-limits.ts";
 import { paymentId } from "../../src/core/payment.ts";
 import {
   alphaOfWindow,
@@ -28,6 +29,8 @@ import {
 const serverSeed = (i: number) => new Uint8Array(32).fill(200 + i);
 const serverKey = (i: number) => keyPairFromSeed(serverSeed(i)).publicKey;
 const outsider = keyPairFromSeed(new Uint8Array(32).fill(77));
+/** The simulated network has no `capacity` field: the default. */
+const LIMITS = peerLimits(CAPACITY_PAYMENTS_DEFAULT);
 
 
 function flipBit(bytes: Uint8Array, index: number): Uint8Array {
@@ -62,7 +65,7 @@ function capture(sim: Simulation): { to: number; bytes: Uint8Array; message: Pee
     const c = s.coordinator;
     const original = c.receive.bind(c);
     c.receive = (bytes, nowMs) => {
-      const d = decodePeerMessage(bytes, verifySignature);
+      const d = decodePeerMessage(bytes, verifySignature, LIMITS);
       if (d.ok) seen.push({ to: s.index, bytes: new Uint8Array(bytes), message: d.message });
       return original(bytes, nowMs);
     };
@@ -124,16 +127,16 @@ describe("peer messages", () => {
       expectRejected("vote, signature bit flipped", flipBit(vote.bytes, vote.bytes.length - 1), /bad signature/);
       expectRejected("vote, hash bit flipped", flipBit(vote.bytes, 70), /bad signature/);
       // Signed by a key that is not a server of this network.
-      expectRejected("handover from an outsider", encodeHandover({ sender: outsider.publicKey, ...handoverFields }, outsider.seed), /not a server of this network/);
+      expectRejected("handover from an outsider", encodeHandover({ sender: outsider.publicKey, ...handoverFields }, outsider.seed, LIMITS), /not a server of this network/);
       expectRejected("vote from an outsider", encodeVote({ sender: outsider.publicKey, window: k, sentAtMs: vote.sentAtMs, hash: vote.hash, applied: true }, outsider.seed), /not a server of this network/);
       // A real server's key claimed but signed by another: the signature does not verify.
-      expectRejected("handover claiming the beta's key, signed by another server", encodeHandover({ sender: serverKey(beta), ...handoverFields }, serverSeed(next)), /bad signature/);
+      expectRejected("handover claiming the beta's key, signed by another server", encodeHandover({ sender: serverKey(beta), ...handoverFields }, serverSeed(next), LIMITS), /bad signature/);
       // Wrong role: the same batch, validly signed by a server that is not window k's beta.
-      expectRejected(`handover of window ${k} signed by server ${next} (not its beta)`, encodeHandover({ sender: serverKey(next), ...handoverFields }, serverSeed(next)), /not the beta/);
-      expectRejected("handover signed by the target itself", encodeHandover({ sender: serverKey(target), ...handoverFields }, serverSeed(target)), /from this server/);
+      expectRejected(`handover of window ${k} signed by server ${next} (not its beta)`, encodeHandover({ sender: serverKey(next), ...handoverFields }, serverSeed(next), LIMITS), /not the beta/);
+      expectRejected("handover signed by the target itself", encodeHandover({ sender: serverKey(target), ...handoverFields }, serverSeed(target), LIMITS), /from this server/);
       expectRejected("vote signed by the target itself", encodeVote({ sender: serverKey(target), window: k, sentAtMs: vote.sentAtMs, hash: vote.hash, applied: true }, serverSeed(target)), /from this server/);
       // The right beta, wrong time: window k+1's handover before its blackout.
-      expectRejected("the beta's handover of the next window, early", encodeHandover({ sender: serverKey(next), ...handoverFields, window: k + 1 }, serverSeed(next)), /before its blackout/);
+      expectRejected("the beta's handover of the next window, early", encodeHandover({ sender: serverKey(next), ...handoverFields, window: k + 1 }, serverSeed(next), LIMITS), /before its blackout/);
       // Far-future and stale windows.
       expectRejected("vote for a far-future window", encodeVote({ sender: serverKey(beta), window: k + 5, sentAtMs: vote.sentAtMs, hash: vote.hash, applied: true }, serverSeed(beta)), /future/);
       expectRejected("vote for a long-gone window", encodeVote({ sender: serverKey(beta), window: k - 30, sentAtMs: vote.sentAtMs, hash: vote.hash, applied: true }, serverSeed(beta)), /stale/);
@@ -142,9 +145,9 @@ describe("peer messages", () => {
       const relayFields = { window: k, sentAtMs: relay.sentAtMs, first: 0, payments: relay.payments };
       expectRejected("relay, signature bit flipped", flipBit(relay.bytes, relay.bytes.length - 1), /bad signature/);
       expectRejected("relay, a payment bit flipped", flipBit(relay.bytes, relay.bytes.length - 64 - 10), /bad signature/);
-      expectRejected("relay from an outsider", encodeRelay({ sender: outsider.publicKey, ...relayFields }, outsider.seed), /not a server of this network/);
-      expectRejected(`relay of window ${k} signed by server ${next} (not its alpha)`, encodeRelay({ sender: serverKey(next), ...relayFields }, serverSeed(next)), /not the alpha/);
-      expectRejected("relay for a far-future window", encodeRelay({ sender: serverKey(beta), ...relayFields, window: k + 5 }, serverSeed(beta)), /future/);
+      expectRejected("relay from an outsider", encodeRelay({ sender: outsider.publicKey, ...relayFields }, outsider.seed, LIMITS), /not a server of this network/);
+      expectRejected(`relay of window ${k} signed by server ${next} (not its alpha)`, encodeRelay({ sender: serverKey(next), ...relayFields }, serverSeed(next), LIMITS), /not the alpha/);
+      expectRejected("relay for a far-future window", encodeRelay({ sender: serverKey(beta), ...relayFields, window: k + 5 }, serverSeed(beta), LIMITS), /future/);
 
       // Control: the genuine relay is taken, and its payments are applied ahead of the handover.
       const beforeRelay = snapshot(sim, target);
@@ -166,7 +169,7 @@ describe("peer messages", () => {
 
       // Replays: the same bytes, and the same window's handover re-sent with a new time.
       expectRejected("the same handover again", handover!.bytes, /replayed handover/);
-      expectRejected("the beta's handover of the same window, re-signed later", encodeHandover({ sender: serverKey(beta), ...handoverFields, sentAtMs: h.sentAtMs + 50 }, serverSeed(beta)), /replayed handover/);
+      expectRejected("the beta's handover of the same window, re-signed later", encodeHandover({ sender: serverKey(beta), ...handoverFields, sentAtMs: h.sentAtMs + 50 }, serverSeed(beta), LIMITS), /replayed handover/);
 
       // Control: the beta's genuine vote makes a majority with the target's own: window k agreed.
       const voted = t.coordinator.receive(vote.bytes, now());
@@ -227,6 +230,7 @@ describe("peer messages", () => {
       const message = encodeHandover(
         { sender: serverKey(beta), window: k, sentAtMs: sim.localNow(beta), baseWindow: base.window, baseHash: base.hash, hash: new Uint8Array(32).fill(9), payments: forged },
         serverSeed(beta),
+        LIMITS,
       );
       const before = t.ledger.totals();
       const result = t.coordinator.receive(message, sim.localNow(target));

@@ -38,6 +38,7 @@ import {
   type Handover,
   type Vote,
 } from "./peer-message.ts";
+import { peerLimits, type PeerLimits } from "./peer-limits.ts";
 import type { Logger } from "../logger.ts";
 import type { LedgerDecision } from "../acceptance.ts";
 import type { Payment } from "../payment.ts";
@@ -55,7 +56,8 @@ export interface ConsensusLedger {
   latestWindow(): number | null;
   windowPayments(window: number): Uint8Array[];
   stateHashBytes(): Uint8Array;
-  applyGroup(group: readonly Payment[], window: number, nowMs: number): LedgerDecision[];
+  /** With `capacity`, a payment that would exceed it in `window` is refused WINDOW_FULL. */
+  applyGroup(group: readonly Payment[], window: number, nowMs: number, capacity?: number): LedgerDecision[];
   rollbackAfter(window: number): number;
   recordAgreed(window: number, hash: Uint8Array, certificate: Uint8Array, nowMs: number): void;
   /** Runs fn as one transaction, kept only if it returns true (the ledger is unchanged otherwise). */
@@ -97,9 +99,8 @@ const EVENTS_KEPT = 20;
 const RESYNC_PROGRESS_EVERY = 100_000;
 /** The alpha relays what it accepted at most this often, and at once when this many are waiting. */
 const RELAY_INTERVAL_MS = 100;
-const RELAY_PAYMENTS_MAX = 10_000;
-/** Relayed payments waiting for their signature check; beyond this they are checked at handover. */
-const PREVERIFY_QUEUE_MAX = 400_000;
+// How many payments one relay holds (limits.relayPaymentsMax) and the relay check queue's bound
+// (limits.preverifyQueueMax) follow the network's capacity: core/consensus/peer-limits.ts.
 
 export interface ConsensusEvent {
   readonly window: number;
@@ -117,6 +118,8 @@ interface Certified {
 
 export class Coordinator {
   private readonly schedule: ScheduleParams;
+  /** Message sizes of this network, from its capacity. */
+  private readonly limits: PeerLimits;
   private readonly n: number;
   private readonly self: number;
   private readonly selfKey: Uint8Array;
@@ -157,6 +160,7 @@ export class Coordinator {
     this.self = o.selfIndex;
     this.selfKey = o.network.servers[o.selfIndex]!.key;
     this.schedule = { serverCount: this.n, intervalMs: o.network.intervalMs, blackoutMs: o.network.blackoutMs };
+    this.limits = peerLimits(o.network.capacity);
     this.agreedCheckpoint = o.ledger.agreed();
   }
 
@@ -331,6 +335,7 @@ export class Coordinator {
         payments,
       },
       this.o.seed,
+      this.limits,
     );
     this.o.log.info("coordinator", `handover of window ${k}: ${payments.length} payment(s)`, { window: k, hash: toHex(hash) });
     if (this.n > 1) effects.push({ kind: "broadcast", what: "handover", message });
@@ -341,7 +346,7 @@ export class Coordinator {
     this.voted.add(window);
     const hash = this.o.ledger.stateHashBytes();
     const message = encodeVote({ sender: this.selfKey, window, sentAtMs: nowMs, hash, applied }, this.o.seed);
-    const decoded = decodePeerMessage(message, this.o.verify);
+    const decoded = decodePeerMessage(message, this.o.verify, this.limits);
     if (!decoded.ok || decoded.message.type !== "vote") throw new Error("own vote does not decode");
     this.recordVote(this.self, decoded.message);
     this.lastVoteSentMs.set(window, nowMs);
@@ -364,10 +369,10 @@ export class Coordinator {
   private flushRelay(nowMs: number, effects: Effect[], force: boolean): void {
     const out = this.relayOut;
     if (out === null || out.payments.length === 0) return;
-    if (!force && out.payments.length < RELAY_PAYMENTS_MAX && nowMs - this.lastRelayMs < RELAY_INTERVAL_MS) return;
+    if (!force && out.payments.length < this.limits.relayPaymentsMax && nowMs - this.lastRelayMs < RELAY_INTERVAL_MS) return;
     while (out.payments.length > 0) {
-      const payments = out.payments.splice(0, RELAY_PAYMENTS_MAX);
-      const message = encodeRelay({ sender: this.selfKey, window: out.window, sentAtMs: nowMs, first: this.relayedCount, payments }, this.o.seed);
+      const payments = out.payments.splice(0, this.limits.relayPaymentsMax);
+      const message = encodeRelay({ sender: this.selfKey, window: out.window, sentAtMs: nowMs, first: this.relayedCount, payments }, this.o.seed, this.limits);
       this.relayedCount += payments.length;
       effects.push({ kind: "broadcast", what: "relay", message });
     }
@@ -432,7 +437,7 @@ export class Coordinator {
       return { ok: false, reason, effects };
     };
     // Cheap checks first (layout, sender, window); the signature only for what could be used.
-    const parsed = parsePeerMessage(bytes);
+    const parsed = parsePeerMessage(bytes, this.limits);
     if (!parsed.ok) return reject(parsed.reason);
     const m = parsed.message;
     const sender = this.o.network.servers.findIndex((s) => equalBytes(s.key, m.sender));
@@ -448,7 +453,7 @@ export class Coordinator {
       if (m.window < roles.window - 1) return reject(`relay for window ${m.window} is stale`);
       const next = this.relayNext.get(m.window) ?? 0;
       if (m.first < next) return reject("replayed relay");
-      const room = PREVERIFY_QUEUE_MAX - this.preverifyQueue.length;
+      const room = this.limits.preverifyQueueMax - this.preverifyQueue.length;
       if (m.first > next || m.payments.length > room) {
         // A relay was lost (or the queue is full): the sequence cannot be replayed ahead, so the
         // handover will be applied whole. Signatures checked so far still count.
@@ -534,7 +539,8 @@ export class Coordinator {
       if (!verified?.has(bytesKey(bytes)) && !this.o.verify(p.signature, bytes.subarray(0, 76), p.payer)) continue;
       valid.push(p);
     }
-    const decisions = this.o.ledger.applyGroup(valid, window, nowMs);
+    // The capacity holds in every window of the ledger, whoever built the batch.
+    const decisions = this.o.ledger.applyGroup(valid, window, nowMs, this.o.network.capacity);
     const applied = decisions.filter((d) => d.kind === "apply").length;
     return { applied, skipped: payments.length - applied };
   }
@@ -652,7 +658,7 @@ export class Coordinator {
     if (parts === null || parts.length === 0) return reject("malformed");
     const votes: { sender: number; vote: Vote }[] = [];
     for (const part of parts) {
-      const d = decodePeerMessage(part, this.o.verify);
+      const d = decodePeerMessage(part, this.o.verify, this.limits);
       if (!d.ok || d.message.type !== "vote") return reject(d.ok ? "not a vote" : d.reason);
       const sender = this.o.network.servers.findIndex((s) => equalBytes(s.key, d.message.sender));
       if (sender < 0) return reject("a vote from outside the network");

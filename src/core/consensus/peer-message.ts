@@ -9,20 +9,32 @@
 //                 | count (4) | count × 140-byte payments the alpha accepted since its last relay.
 //                 Sent during the window so peers check signatures ahead of the handover; the
 //                 handover stays the complete, authoritative batch.
+// The counts are bounded by the network's capacity (peer-limits.ts): checked where a message is
+// built (a bug if exceeded) and where it is parsed (a refusal), so encoders and parsers take the limits.
 import { KEY_BYTES, PAYMENT_SIZE_BYTES, SIGNATURE_BYTES } from "../limits.ts";
 import { sign } from "../keys.ts";
+import { assert } from "../assert.ts";
 import type { Verify } from "../acceptance.ts";
+import type { PeerLimits } from "./peer-limits.ts";
 
 export const PEER_MAGIC = new TextEncoder().encode("scryp-peer/1");
 export const HANDOVER_TYPE = 1;
 export const VOTE_TYPE = 2;
 export const RELAY_TYPE = 3;
-/** A window's batch is bounded so one handover stays a bounded amount of work and memory. */
-export const HANDOVER_PAYMENTS_MAX = 200_000;
 const HEADER_BYTES = PEER_MAGIC.length + 1 + KEY_BYTES + 8 + 8; // 61
 export const VOTE_BYTES = HEADER_BYTES + 32 + 1 + SIGNATURE_BYTES; // 158
 const HANDOVER_FIXED_BYTES = HEADER_BYTES + 8 + 32 + 32 + 4 + SIGNATURE_BYTES;
-export const HANDOVER_BYTES_MAX = HANDOVER_FIXED_BYTES + HANDOVER_PAYMENTS_MAX * PAYMENT_SIZE_BYTES;
+const RELAY_FIXED_BYTES = HEADER_BYTES + 4 + 4 + SIGNATURE_BYTES;
+
+/** Bytes of a handover of `count` payments. */
+export function handoverBytes(count: number): number {
+  return HANDOVER_FIXED_BYTES + count * PAYMENT_SIZE_BYTES;
+}
+
+/** Bytes of a relay of `count` payments. */
+export function relayBytes(count: number): number {
+  return RELAY_FIXED_BYTES + count * PAYMENT_SIZE_BYTES;
+}
 
 export interface Handover {
   readonly type: "handover";
@@ -58,10 +70,10 @@ export interface Relay {
 
 export type PeerMessage = Handover | Vote | Relay;
 
-const RELAY_FIXED_BYTES = HEADER_BYTES + 4 + 4 + SIGNATURE_BYTES;
-
-export function encodeRelay(m: Omit<Relay, "type" | "bytes">, seed: Uint8Array): Uint8Array {
-  const out = new Uint8Array(RELAY_FIXED_BYTES + m.payments.length * PAYMENT_SIZE_BYTES);
+export function encodeRelay(m: Omit<Relay, "type" | "bytes">, seed: Uint8Array, limits: PeerLimits): Uint8Array {
+  assert(m.payments.length <= limits.relayPaymentsMax, `a relay holds at most ${limits.relayPaymentsMax} payments, not ${m.payments.length}`);
+  assert(Number.isSafeInteger(m.first) && m.first >= 0 && m.first + m.payments.length <= limits.capacity, `a relay ends within the window's capacity of ${limits.capacity} payments`);
+  const out = new Uint8Array(relayBytes(m.payments.length));
   const view = new DataView(out.buffer);
   let o = writeHeader(view, out, RELAY_TYPE, m.sender, m.window, m.sentAtMs);
   view.setUint32(o, m.first, false);
@@ -99,8 +111,11 @@ function signInto(out: Uint8Array, seed: Uint8Array): Uint8Array {
   return out;
 }
 
-export function encodeHandover(m: Omit<Handover, "type" | "bytes">, seed: Uint8Array): Uint8Array {
-  const out = new Uint8Array(HANDOVER_FIXED_BYTES + m.payments.length * PAYMENT_SIZE_BYTES);
+export function encodeHandover(m: Omit<Handover, "type" | "bytes">, seed: Uint8Array, limits: PeerLimits): Uint8Array {
+  // A window never holds more than the capacity (the intake and the ledger refuse WINDOW_FULL): a
+  // longer batch here is a bug, and every peer would refuse it.
+  assert(m.payments.length <= limits.capacity, `a handover holds at most ${limits.capacity} payments, not ${m.payments.length}`);
+  const out = new Uint8Array(handoverBytes(m.payments.length));
   const view = new DataView(out.buffer);
   let o = writeHeader(view, out, HANDOVER_TYPE, m.sender, m.window, m.sentAtMs);
   view.setBigInt64(o, BigInt(m.baseWindow), false);
@@ -131,8 +146,8 @@ const safeNumber = (n: bigint): number | null => (n > BigInt(Number.MAX_SAFE_INT
  * Parses and checks the signature against the sender key in the message. Membership and role are
  * the coordinator's, which checks them between parsePeerMessage and verifyPeerMessage instead.
  */
-export function decodePeerMessage(bytes: Uint8Array, verify: Verify): DecodeResult {
-  const parsed = parsePeerMessage(bytes);
+export function decodePeerMessage(bytes: Uint8Array, verify: Verify, limits: PeerLimits): DecodeResult {
+  const parsed = parsePeerMessage(bytes, limits);
   if (!parsed.ok) return parsed;
   if (!verifyPeerMessage(parsed.message, verify)) return { ok: false, reason: "bad signature" };
   return parsed;
@@ -147,9 +162,11 @@ export function verifyPeerMessage(m: PeerMessage, verify: Verify): boolean {
 /**
  * The layout alone — magic, type, exact length, counts, integer ranges — with no cryptography:
  * what may be checked before the signature, so a malformed or foreign message costs nothing.
+ * Counts are checked against this network's limits before the length they imply.
  */
-export function parsePeerMessage(bytes: Uint8Array): DecodeResult {
+export function parsePeerMessage(bytes: Uint8Array, limits: PeerLimits): DecodeResult {
   if (bytes.length < HEADER_BYTES + SIGNATURE_BYTES) return { ok: false, reason: "too short" };
+  if (bytes.length > limits.peerMessageBytesMax) return { ok: false, reason: `longer than ${limits.peerMessageBytesMax} bytes` };
   for (let i = 0; i < PEER_MAGIC.length; i++) if (bytes[i] !== PEER_MAGIC[i]) return { ok: false, reason: "not a scryp peer message" };
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let o = PEER_MAGIC.length;
@@ -178,8 +195,8 @@ export function parsePeerMessage(bytes: Uint8Array): DecodeResult {
     const count = view.getUint32(o, false);
     o += 4;
     if (baseWindow === null) return { ok: false, reason: "base window out of range" };
-    if (count > HANDOVER_PAYMENTS_MAX) return { ok: false, reason: `more than ${HANDOVER_PAYMENTS_MAX} payments` };
-    if (bytes.length !== HANDOVER_FIXED_BYTES + count * PAYMENT_SIZE_BYTES) return { ok: false, reason: "length does not match the payment count" };
+    if (count > limits.capacity) return { ok: false, reason: `a handover of ${count} payments, more than the window's capacity of ${limits.capacity}` };
+    if (bytes.length !== handoverBytes(count)) return { ok: false, reason: "length does not match the payment count" };
     const payments: Uint8Array[] = new Array(count);
     for (let i = 0; i < count; i++) payments[i] = bytes.subarray(o + i * PAYMENT_SIZE_BYTES, o + (i + 1) * PAYMENT_SIZE_BYTES);
     return { ok: true, message: { type: "handover", sender, window, sentAtMs, baseWindow, baseHash, hash, payments, bytes } };
@@ -190,8 +207,9 @@ export function parsePeerMessage(bytes: Uint8Array): DecodeResult {
     o += 4;
     const count = view.getUint32(o, false);
     o += 4;
-    if (count > HANDOVER_PAYMENTS_MAX) return { ok: false, reason: `more than ${HANDOVER_PAYMENTS_MAX} payments` };
-    if (bytes.length !== RELAY_FIXED_BYTES + count * PAYMENT_SIZE_BYTES) return { ok: false, reason: "length does not match the payment count" };
+    if (count > limits.relayPaymentsMax) return { ok: false, reason: `a relay of ${count} payments, more than ${limits.relayPaymentsMax}` };
+    if (first + count > limits.capacity) return { ok: false, reason: `a relay ending at payment ${first + count}, beyond the window's capacity of ${limits.capacity}` };
+    if (bytes.length !== relayBytes(count)) return { ok: false, reason: "length does not match the payment count" };
     const payments: Uint8Array[] = new Array(count);
     for (let i = 0; i < count; i++) payments[i] = bytes.subarray(o + i * PAYMENT_SIZE_BYTES, o + (i + 1) * PAYMENT_SIZE_BYTES);
     return { ok: true, message: { type: "relay", sender, window, sentAtMs, first, payments, bytes } };
