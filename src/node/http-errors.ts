@@ -23,6 +23,8 @@ const STATUS_BY_CODE: Record<ErrorCode, 400 | 401 | 404 | 409 | 413 | 421 | 422 
   PEER_REJECTED: 400,
   IN_PROGRESS: 503,
   PEER_UNAUTHORIZED: 401,
+  // Temporary: the node resumes by itself once its disk works again.
+  STORAGE_FAILING: 503,
 };
 
 export function errorBody(code: ErrorCode, message: string = ERROR_MESSAGES[code]) {

@@ -60,11 +60,12 @@ describe("error codes", () => {
       PEER_REJECTED: 16,
       IN_PROGRESS: 17,
       PEER_UNAUTHORIZED: 18,
+      STORAGE_FAILING: 19,
     });
   });
   test("errorCodeFromTag inverts every tag, and knows nothing else", () => {
     for (const [code, tag] of Object.entries(ERROR_CODES)) expect(errorCodeFromTag(tag)).toBe(code as keyof typeof ERROR_CODES);
-    for (const tag of [0, 19, 255, -1]) expect(errorCodeFromTag(tag)).toBeUndefined();
+    for (const tag of [0, 20, 255, -1]) expect(errorCodeFromTag(tag)).toBeUndefined();
   });
   test("every code has a message, and ScrypError carries the code", () => {
     for (const code of Object.keys(ERROR_CODES) as (keyof typeof ERROR_CODES)[]) {
