@@ -26,6 +26,7 @@ export const ERROR_CODES = {
   IN_PROGRESS: 17, // the very same payment is being checked now; its outcome is not known yet
   PEER_UNAUTHORIZED: 18, // a /peer request not signed by a server of the network
   WINDOW_FULL: 19, // the window holds the network's capacity of payments; the next alpha accepts
+  STORAGE_FAILING: 20, // the node cannot write its ledger (full disk, I/O error); it resumes by itself
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -59,6 +60,7 @@ export const ERROR_MESSAGES: Record<ErrorCode, string> = {
   IN_PROGRESS: "the very same payment is being checked now; ask again in a moment for its outcome",
   PEER_UNAUTHORIZED: "this route is for the network's servers; the request is not signed by one",
   WINDOW_FULL: "this window holds as many payments as the network allows; the next alpha accepts when its window starts",
+  STORAGE_FAILING: "the server cannot write to its disk (full, or failing); the payment was not accepted, try again later",
 };
 
 /** An operating error: expected, carries a stable code, changes nothing. */
@@ -69,5 +71,23 @@ export class ScrypError extends Error {
   ) {
     super(message);
     this.name = "ScrypError";
+  }
+}
+
+/**
+ * The ledger's storage failed (a full disk, an I/O error, any SQLite error on a write): the
+ * operation did not happen, on disk or in memory. `fault` is true for a fault of the storage
+ * itself (not a rule the data broke, such as a constraint): the node stops writing until a probe
+ * shows the storage works again. `sqliteCode` is SQLite's name for it, for the operator's search.
+ */
+export class StorageError extends Error {
+  override name = "StorageError";
+  constructor(
+    message: string,
+    readonly fault: boolean,
+    readonly sqliteCode: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
   }
 }

@@ -11,6 +11,12 @@
 // takes it to 0 deletes its row and its cache entry (its payments stay), so paying dust to fresh keys
 // and back costs no lasting memory or disk, and every server holds the same set of accounts however
 // it got to the same balances (a window applied once, or applied, rolled back and applied again).
+//
+// Storage faults (a full disk, an I/O error) are operating errors, not crashes: every write runs in
+// transact() or attempt(), which on any SQLite error make sure no transaction is left open, read
+// memory back from the file (so memory is what is on disk, whatever COMMIT did), and throw a
+// StorageError. After a fault of the storage itself, writes are refused at once (no SQL) until
+// probeStorage() shows the disk takes writes again: the node says why and retries at its own pace.
 import { Database } from "bun:sqlite";
 import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
 import { and, asc, desc, eq, gt, lt, lte, or, sql } from "drizzle-orm";
@@ -23,6 +29,7 @@ import { StateHash } from "../core/state-hash.ts";
 import { bytesKey, sha256 } from "../core/bytes.ts";
 import { BALANCE_MAX, SUPPLY } from "../core/limits.ts";
 import type { Checkpoint, ConsensusLedger } from "../core/consensus/coordinator.ts";
+import { StorageError } from "../core/errors.ts";
 
 export class LedgerInvariantError extends Error {
   override name = "LedgerInvariantError";
@@ -31,6 +38,14 @@ export class LedgerInvariantError extends Error {
 function assertInvariant(condition: boolean, message: string): asserts condition {
   if (!condition) throw new LedgerInvariantError(`ledger invariant broken: ${message}`);
 }
+
+/** bun:sqlite's error: `errno` is the extended result code, `code` its name ("SQLITE_FULL"). */
+export function isSqliteError(e: unknown): e is Error & { errno: number; code: string } {
+  return e instanceof Error && e.name === "SQLiteError" && typeof (e as { errno?: unknown }).errno === "number";
+}
+
+/** SQLITE_CONSTRAINT: a rule the data broke (a trigger, a UNIQUE), not a fault of the storage. */
+const SQLITE_CONSTRAINT = 19;
 
 /** The network's genesis belongs to the data directory; a different one means a different network. */
 export class GenesisMismatchError extends Error {
@@ -62,6 +77,14 @@ const META_STATE_HASH = "state_hash";
 const CACHE_SIZE_KIB = 131_072;
 /** 16,384 pages of 4 KiB: a 64 MiB WAL at most between checkpoints. */
 const WAL_AUTOCHECKPOINT_PAGES = 16_384;
+/**
+ * What the WAL file is cut back to after a checkpoint, bytes. An automatic checkpoint only rewinds
+ * the WAL, it never shrinks the file: without a limit the file keeps the size of its largest burst
+ * (a resync of a long history writes one transaction of hundreds of MiB). Twice the autocheckpoint.
+ */
+const JOURNAL_SIZE_LIMIT_BYTES = 2 * WAL_AUTOCHECKPOINT_PAGES * 4096;
+/** The probe's write: room for it means room for a commit group's pages, roughly (1 MiB). */
+const STORAGE_PROBE_BYTES = 1 << 20;
 const META_GENESIS_HASH = "genesis_hash";
 const META_GENESIS_STATE_HASH = "genesis_state_hash";
 /** Agreed checkpoints kept on disk; older ones are pruned (their windows' payments stay). */
@@ -97,12 +120,13 @@ function openDatabase(path: string): Database {
   // 1,000: a page written by many commit groups is copied back once (measured at groups of 256:
   // 21.9 → 17.1 µs a payment). Costs up to that much WAL on disk.
   client.run(`PRAGMA wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
+  client.run(`PRAGMA journal_size_limit = ${JOURNAL_SIZE_LIMIT_BYTES}`);
   client.run("PRAGMA foreign_keys = OFF");
   return client;
 }
 
 export class Ledger implements ConsensusLedger {
-  private readonly balances = new Map<Key, number>();
+  private balances = new Map<Key, number>();
   private stateHash: StateHash;
   private readonly genesisTotal: number;
   private paymentCount: number;
@@ -112,6 +136,14 @@ export class Ledger implements ConsensusLedger {
   /** The sum of every balance, kept as balances change (checked against a full sum on load). */
   private supply = 0;
   private closed = false;
+  /** Inside attempt(): a failed inner write leaves the rollback and the reload to attempt(). */
+  private inAttempt = false;
+  /** The last fault of the storage itself; writes are refused until probeStorage() clears it. */
+  private storageFault: StorageError | null = null;
+  /** A reload after a failure failed too: memory may not be what is on disk until one succeeds. */
+  private reloadNeeded = false;
+  /** Told of every storage failure (the node's storage monitor). */
+  onStorageError: ((error: StorageError) => void) | null = null;
 
   private readonly findBySignedPart;
   private readonly findById;
@@ -200,22 +232,144 @@ export class Ledger implements ConsensusLedger {
    * before. For multi-step changes that must not stop half way (a resync).
    */
   attempt(fn: () => boolean): boolean {
-    assertInvariant(!this.client.inTransaction, "attempt() does not nest");
-    this.client.run("BEGIN IMMEDIATE");
+    assertInvariant(!this.client.inTransaction && !this.inAttempt, "attempt() does not nest");
+    this.refuseWhileFaulted("attempt");
+    try {
+      this.client.run("BEGIN IMMEDIATE");
+    } catch (e) {
+      throw this.failed("attempt", e); // nothing began, nothing changed
+    }
     let keep = false;
+    let failure: unknown = null;
+    this.inAttempt = true;
     try {
       keep = fn();
+      // COMMIT can fail (a full disk refuses the WAL's last frames). SQLite has then rolled the
+      // transaction back or left it open; either way the inner writes already reached memory, so
+      // memory must be read back from the file below.
+      if (keep) this.client.run("COMMIT");
+    } catch (e) {
+      failure = e;
     } finally {
-      if (keep) {
-        this.client.run("COMMIT");
-      } else {
-        this.client.run("ROLLBACK");
-        this.windowCounts.clear();
-        this.balances.clear();
-        this.load();
-      }
+      this.inAttempt = false;
     }
-    return keep;
+    if (failure === null && keep) return true;
+    this.endTransaction();
+    this.reload();
+    if (failure !== null) throw isSqliteError(failure) ? this.failed("attempt", failure) : failure;
+    return false;
+  }
+
+  /**
+   * Runs `fn` as one transaction (a savepoint inside attempt()). On an SQLite error nothing of it
+   * stays: no transaction is left open, memory is read back from the file, and a StorageError is
+   * thrown. Other errors (a broken invariant) pass as they are, after the same clean-up.
+   */
+  private transact(what: string, fn: () => void): void {
+    this.refuseWhileFaulted(what);
+    try {
+      this.client.transaction(fn)();
+    } catch (e) {
+      // Inside attempt(): attempt() rolls the whole transaction back and reloads.
+      if (this.inAttempt) throw isSqliteError(e) ? this.failed(what, e) : e;
+      this.endTransaction();
+      // The staged changes never reached memory, but a COMMIT that failed half way is SQLite's to
+      // judge: memory is read back from what the file now holds.
+      if (isSqliteError(e)) {
+        const error = this.failed(what, e);
+        this.reload();
+        throw error;
+      }
+      throw e;
+    }
+  }
+
+  /** Rolls back a transaction a failure left open (bun's wrapper may not have, if its ROLLBACK failed). */
+  private endTransaction(): void {
+    if (!this.client.inTransaction) return;
+    try {
+      this.client.run("ROLLBACK");
+    } catch {
+      // SQLite rolls back by itself when it cannot go on; inTransaction says so below.
+    }
+    assertInvariant(!this.client.inTransaction, "a failed transaction could not be rolled back");
+  }
+
+  /** Reads memory back from the file; if even that fails, writes stay refused until it works. */
+  private reload(): void {
+    try {
+      this.load();
+      this.reloadNeeded = false;
+    } catch (e) {
+      if (!isSqliteError(e)) throw e; // a broken invariant on disk: stop loudly
+      this.reloadNeeded = true;
+      this.failed("reload", e);
+    }
+  }
+
+  /** Wraps SQLite's error as a StorageError, remembers a fault of the storage, tells the listener. */
+  private failed(what: string, e: unknown): StorageError {
+    if (e instanceof StorageError) return e;
+    const sqlite = isSqliteError(e) ? e : null;
+    const code = sqlite?.code ?? "SQLITE_ERROR";
+    const fault = sqlite === null || (sqlite.errno & 0xff) !== SQLITE_CONSTRAINT;
+    const error = new StorageError(`ledger ${what} failed: ${(e as Error).message} (${code}); nothing of it was written`, fault, code, { cause: e });
+    if (fault) this.storageFault = error;
+    this.onStorageError?.(error);
+    return error;
+  }
+
+  private refuseWhileFaulted(what: string): void {
+    assertInvariant(!this.closed, "ledger is closed");
+    const fault = this.storageFault ?? (this.reloadNeeded ? new StorageError("the ledger could not be read back after a failed write", true, "SQLITE_IOERR") : null);
+    if (fault !== null && !this.inAttempt) throw new StorageError(`ledger ${what} refused: the storage is failing (${fault.message})`, true, fault.sqliteCode, { cause: fault });
+  }
+
+  /** The last fault of the storage, while writes are refused; null when they are taken. */
+  storageFailure(): StorageError | null {
+    return this.storageFault;
+  }
+
+  /**
+   * Whether the storage takes writes again: a write of STORAGE_PROBE_BYTES in one transaction,
+   * removed in a second (and a reload, if one failed). On success writes are taken again. Cheap
+   * enough to run every few seconds; the node's storage monitor runs it with a backoff.
+   */
+  probeStorage(): boolean {
+    assertInvariant(!this.closed && !this.client.inTransaction, "probe on a closed ledger or inside a transaction");
+    try {
+      // A checkpoint first: the WAL is copied into the database file and cut back, which may
+      // itself be what frees the space. It fails harmlessly on a disk that is still full.
+      this.checkpointWal();
+      this.client.transaction(() => this.putMeta.run({ key: "storage_probe", value: Buffer.alloc(STORAGE_PROBE_BYTES) }))();
+      this.client.transaction(() => this.client.run("DELETE FROM meta WHERE key = 'storage_probe'"))();
+      if (this.reloadNeeded) {
+        this.load();
+        this.reloadNeeded = false;
+      }
+    } catch (e) {
+      if (!isSqliteError(e)) throw e;
+      this.endTransaction();
+      this.storageFault = this.failed("probe", e);
+      return false;
+    }
+    this.storageFault = null;
+    return true;
+  }
+
+  /**
+   * Copies the WAL into the database file and truncates the WAL to zero bytes; false when a reader
+   * or a full disk keeps it from completing (then the WAL is kept, as SQLite guarantees).
+   */
+  checkpointWal(): boolean {
+    if (this.closed || this.client.inTransaction) return false;
+    try {
+      const row = this.client.query<{ busy: number }, []>("PRAGMA wal_checkpoint(TRUNCATE)").get();
+      return row?.busy === 0;
+    } catch (e) {
+      if (!isSqliteError(e)) throw e;
+      return false;
+    }
   }
 
   /**
@@ -246,6 +400,8 @@ export class Ledger implements ConsensusLedger {
 
   /** Reads every balance back and checks the invariants before serving anything. */
   private load(): void {
+    // Built apart and swapped in at the end: a load that fails half way leaves memory as it was.
+    const balances = new Map<Key, number>();
     let total = 0;
     const hash = new StateHash();
     // Streamed with the raw statement: a million rows should not be materialised at once.
@@ -257,17 +413,22 @@ export class Ledger implements ConsensusLedger {
       // must only check, or it would silently repair what it exists to catch, on every reopen and
       // after every failed attempt().
       assertInvariant(row.balance !== 0, "a stored account is at balance 0 (an emptied account must be removed)");
-      this.balances.set(keyOf(row.id), row.balance);
+      balances.set(keyOf(row.id), row.balance);
       total += row.balance;
       hash.change(row.id, 0, row.balance);
     }
     assertInvariant(total === this.genesisTotal, `balances sum to ${total}, genesis to ${this.genesisTotal}`);
-    this.supply = total;
     const stored = this.db.select().from(meta).where(eq(meta.key, META_STATE_HASH)).get();
     assertInvariant(stored !== undefined && Buffer.from(hash.bytes()).equals(stored.value), "stored state hash differs from the balances");
+    const paymentCount = this.client.query<{ n: number }, []>("SELECT count(*) AS n FROM payments").get()!.n;
+    const latestWindow = this.readLatestWindow();
+    this.balances = balances;
+    this.supply = total;
     this.stateHash = hash;
-    this.paymentCount = this.client.query<{ n: number }, []>("SELECT count(*) AS n FROM payments").get()!.n;
-    this.latestWindowCache = this.readLatestWindow();
+    this.paymentCount = paymentCount;
+    this.latestWindowCache = latestWindow;
+    // Counted again from the file when next asked.
+    this.windowCounts.clear();
   }
 
   balance(id: Uint8Array): number | undefined {
@@ -290,7 +451,7 @@ export class Ledger implements ConsensusLedger {
     let applied = 0;
     const balanceNow = (key: Key) => staged.get(key) ?? this.balances.get(key);
 
-    this.client.transaction(() => {
+    this.transact("commit", () => {
       for (const payment of group) {
         const payerKey = keyOf(payment.payer);
         const payeeKey = keyOf(payment.payee);
@@ -340,7 +501,7 @@ export class Ledger implements ConsensusLedger {
       if (applied === 0) return;
       for (const [key, balance] of staged) this.writeAccount(idOf(key), balance);
       this.putMeta.run({ key: META_STATE_HASH, value: asBuffer(hash.bytes()) });
-    })();
+    });
 
     this.install(staged, hash);
     this.paymentCount += applied;
@@ -450,7 +611,7 @@ export class Ledger implements ConsensusLedger {
   /** Records that a majority agreed on `hash` after `window`; keeps the last CHECKPOINTS_KEPT. */
   recordAgreed(window: number, hash: Uint8Array, certificate: Uint8Array, nowMs: number): void {
     assertInvariant(Buffer.from(hash).equals(Buffer.from(this.stateHash.bytes())), "recording a checkpoint that is not the current state");
-    this.client.transaction(() => {
+    this.transact("checkpoint record", () => {
       this.db
         .insert(checkpoints)
         .values({ window, hash: asBuffer(hash), certificate: asBuffer(certificate), agreedAtMs: nowMs })
@@ -460,7 +621,7 @@ export class Ledger implements ConsensusLedger {
         "DELETE FROM checkpoints WHERE window NOT IN (SELECT window FROM checkpoints ORDER BY window DESC LIMIT ?)",
         [CHECKPOINTS_KEPT],
       );
-    })();
+    });
   }
 
   /**
@@ -534,6 +695,8 @@ export class Ledger implements ConsensusLedger {
    * back to an agreed checkpoint. Costs in proportion to the payments undone. Returns how many.
    */
   rollbackAfter(window: number): number {
+    // Refused before the read: a rollback retried while the disk is full costs nothing.
+    this.refuseWhileFaulted("rollback");
     const rows = this.db
       .select({ seq: payments.seq, payer: payments.payer, payee: payments.payee, amount: payments.amount })
       .from(payments)
@@ -555,14 +718,14 @@ export class Ledger implements ConsensusLedger {
       hash.change(row.payee, payeeBefore, payeeBefore - row.amount);
       hash.change(row.payer, payerBefore, payerBefore + row.amount);
     }
-    this.client.transaction(() => {
+    this.transact("rollback", () => {
       this.client.run("DELETE FROM payments WHERE window > ?", [window]);
       this.windowCounts.clear();
       // Undoing a payment can take its payee back to 0: writeAccount removes it, as applyGroup would
       // have had the payment never happened.
       for (const [key, balance] of staged) this.writeAccount(idOf(key), balance);
       this.putMeta.run({ key: META_STATE_HASH, value: asBuffer(hash.bytes()) });
-    })();
+    });
     this.install(staged, hash);
     this.paymentCount -= rows.length;
     this.latestWindowCache = this.readLatestWindow();

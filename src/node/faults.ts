@@ -17,6 +17,8 @@ export const FAULT_KINDS = [
   "http_request_refused",
   "http_error",
   "http_request_malformed",
+  // A ledger write that failed or was refused because the storage is failing (full disk, I/O error).
+  "storage_failing",
 ] as const;
 
 export type FaultKind = (typeof FAULT_KINDS)[number];

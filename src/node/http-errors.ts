@@ -27,6 +27,8 @@ const STATUS_BY_CODE: Record<ErrorCode, 400 | 401 | 404 | 409 | 413 | 421 | 422 
   // asked; the payment belongs at the next alpha (named in the message). 503 would invite the
   // client to retry here, which is right for OVERLOADED (a queue drains) but not for a full window.
   WINDOW_FULL: 421,
+  // Temporary: the node resumes by itself once its disk works again.
+  STORAGE_FAILING: 503,
 };
 
 export function errorBody(code: ErrorCode, message: string = ERROR_MESSAGES[code]) {

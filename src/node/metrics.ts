@@ -81,6 +81,9 @@ export interface MetricsSnapshot {
   readonly ledgerSupply: number;
   /** Faults survived, by kind (socket errors, rejected peer messages, refused requests). */
   readonly faults: ReadonlyMap<FaultKind, number>;
+  /** Whether the ledger takes writes, and the data directory's free bytes (null: not known). */
+  readonly storageOk: boolean;
+  readonly dataDirFreeBytes: number | null;
 }
 
 /** What the snapshot is read from: the running node's parts, or stand-ins in tests. */
@@ -99,6 +102,7 @@ export interface MetricsSources {
   readonly peers: { readonly peerErrors: number };
   readonly ledger: { totals(): { readonly accounts: number; readonly payments: number; readonly supply: number } };
   readonly faults?: { snapshot(): ReadonlyMap<FaultKind, number> };
+  readonly storage?: { readonly ok: boolean; freeBytes(): number | null };
 }
 
 export function readMetrics(s: MetricsSources): MetricsSnapshot {
@@ -122,6 +126,8 @@ export function readMetrics(s: MetricsSources): MetricsSnapshot {
     ledgerPayments: totals.payments,
     ledgerSupply: totals.supply,
     faults: s.faults?.snapshot() ?? new Map(),
+    storageOk: s.storage?.ok ?? true,
+    dataDirFreeBytes: s.storage?.freeBytes() ?? null,
   };
 }
 
@@ -217,5 +223,13 @@ export function formatMetrics(m: MetricsSnapshot): string {
     "Faults this server survived, by kind: socket errors, rejected peer messages, aborted uploads, refused requests.",
     FAULT_KINDS.map((kind) => sample("scryp_faults_total", { kind }, m.faults.get(kind) ?? 0)),
   );
+  family(lines, "scryp_storage_ok", "gauge", "1 while the ledger takes writes; 0 while its storage fails (full disk, I/O error) and payments are refused.", [
+    sample("scryp_storage_ok", {}, m.storageOk ? 1 : 0),
+  ]);
+  if (m.dataDirFreeBytes !== null) {
+    family(lines, "scryp_data_dir_free_bytes", "gauge", "Free bytes on the file system of the data directory (for this process).", [
+      sample("scryp_data_dir_free_bytes", {}, m.dataDirFreeBytes),
+    ]);
+  }
   return lines.join("\n") + "\n";
 }

@@ -1,7 +1,7 @@
 // Opening the node's ledger file, with SQLite's failures told in plain words. A file that is not a
 // database, a full disk or a read-only directory is the operator's to fix, not a bug: each becomes a
 // NodeStartError naming the file, what is wrong and what to do, with SQLite's code kept for search.
-import { Ledger, type LedgerOptions } from "../ledger/ledger.ts";
+import { Ledger, isSqliteError, type LedgerOptions } from "../ledger/ledger.ts";
 import { NodeStartError } from "./run-node.ts";
 
 /** SQLite's primary result codes (the low byte of an extended code), from sqlite3.h. */
@@ -14,11 +14,6 @@ const SQLITE_CORRUPT = 11;
 const SQLITE_FULL = 13;
 const SQLITE_CANTOPEN = 14;
 const SQLITE_NOTADB = 26;
-
-/** bun:sqlite's error: `errno` is the extended result code, `code` its name ("SQLITE_FULL"). */
-function isSqliteError(e: unknown): e is Error & { errno: number; code: string } {
-  return e instanceof Error && e.name === "SQLiteError" && typeof (e as { errno?: unknown }).errno === "number";
-}
 
 /** What is wrong with the ledger file at `path`, and what to do, for SQLite's result code. */
 export function ledgerProblem(path: string, errno: number, code: string): string {

@@ -23,7 +23,7 @@
 import { checkBeforeSignature, decideAgainstLedger, verifyPaymentSignature, type Verify } from "../core/acceptance.ts";
 import type { VerifyPool } from "./verify-pool.ts";
 import type { Clock } from "../core/clock.ts";
-import type { ErrorCode } from "../core/errors.ts";
+import { StorageError, type ErrorCode } from "../core/errors.ts";
 import { bytesKey } from "../core/bytes.ts";
 import { paymentId, type Payment } from "../core/payment.ts";
 import {
@@ -335,9 +335,11 @@ export class PaymentIntake {
         this.options.capacity,
       );
     } catch (error) {
-      // Nothing of the group was applied (the transaction rolled back): say so to every payer.
+      // Nothing of the group was applied (the transaction rolled back): say so to every payer. A
+      // failing disk is named as such: the payer may try again later, here or at the next alpha.
       this.options.onError?.(error);
-      for (const p of group) this.finish(p, this.rejection("INTERNAL", p.id));
+      const code: ErrorCode = error instanceof StorageError && error.fault ? "STORAGE_FAILING" : "INTERNAL";
+      for (const p of group) this.finish(p, this.rejection(code, p.id));
       return;
     }
     const elapsedMs = performance.now() - startedMs;

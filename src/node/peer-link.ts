@@ -8,11 +8,14 @@ import { decodePaymentRows } from "./peer-api.ts";
 import { peerLimits } from "../core/consensus/peer-limits.ts";
 import { PEER_AUTH_HEADER, peerAuthHeader } from "../core/consensus/peer-request-auth.ts";
 import { PEER_SENDS_IN_FLIGHT_MAX } from "../core/limits.ts";
+import { StorageError } from "../core/errors.ts";
 
 /** A peer that does not answer within this is treated as down for this message. */
 const PEER_TIMEOUT_MS = 5_000;
 /** A resync may move a whole ledger's history. */
 const RESYNC_TIMEOUT_MS = 120_000;
+
+type Row = { window: number; bytes: Uint8Array };
 
 export class PeerLink {
   peerErrors = 0;
@@ -23,6 +26,12 @@ export class PeerLink {
   private readonly lastErrorLogMs = new Map<number, number>();
   /** The largest resync answer a source may send (peer-limits.ts: at least one full window). */
   private readonly resyncAnswerBytesMax: number;
+  /**
+   * The payments fetched by a resync the ledger could not store (a full disk): the next resync
+   * from the same checkpoint fetches only the windows after them. They are kept only for that
+   * case; rows that did not give the agreed hash are never reused.
+   */
+  private fetched: { afterWindow: number; window: number; rows: Row[] } | null = null;
 
   constructor(
     private readonly network: Network,
@@ -32,6 +41,8 @@ export class PeerLink {
     private readonly log: Logger,
     /** This server's key seed: every /peer request is signed (see peer-request-auth.ts). */
     private readonly seed: Uint8Array,
+    /** Whether the ledger takes writes now: while not, a resync is not even fetched. */
+    private readonly storageOk: () => boolean = () => true,
   ) {
     this.resyncAnswerBytesMax = peerLimits(network.capacity).resyncAnswerBytesMax;
   }
@@ -105,14 +116,28 @@ export class PeerLink {
   }
 
   private async resync(effect: Extract<Effect, { kind: "resync" }>): Promise<void> {
+    // Fetching a history the ledger cannot store would only load the peers: fail at once (the
+    // coordinator backs off, and the storage monitor says why).
+    if (!this.storageOk()) return this.coordinator.resyncFailed(this.clock.now(), "the ledger's storage is failing");
+    const kept = this.fetched;
+    this.fetched = null;
+    const resumable = kept !== null && kept.afterWindow === effect.afterWindow && kept.window <= effect.window;
     for (const i of effect.sources) {
+      const rows: Row[] = resumable ? [...kept.rows] : [];
+      const from = resumable ? kept.window : effect.afterWindow;
       try {
-        this.log.info("peers", `fetching windows ${effect.afterWindow + 1}..${effect.window} from ${this.network.servers[i]!.address}`);
-        const rows: { window: number; bytes: Uint8Array }[] = [];
-        await this.fetchRange(i, effect.afterWindow, effect.window, rows);
+        if (from < effect.window) {
+          this.log.info("peers", `fetching windows ${from + 1}..${effect.window} from ${this.network.servers[i]!.address}${resumable ? ` (${rows.length} payment(s) kept from the last try)` : ""}`);
+          await this.fetchRange(i, from, effect.window, rows);
+        }
         if (this.coordinator.completeResync(effect.afterWindow, effect.window, effect.hash, rows, this.clock.now())) return;
         throw new Error("the fetched payments do not give the agreed hash");
       } catch (e) {
+        if (e instanceof StorageError) {
+          // The next source would fail the same way: keep what was fetched and stop here.
+          this.fetched = { afterWindow: effect.afterWindow, window: effect.window, rows };
+          return this.coordinator.resyncFailed(this.clock.now(), `the ledger could not store it: ${e.message}`);
+        }
         this.failed(i, "resync", e);
       }
     }

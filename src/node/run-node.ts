@@ -29,6 +29,8 @@ import { raiseAndLogFileLimit } from "./fd-limit.ts";
 import { HTTP_IDLE_TIMEOUT_S } from "../core/limits.ts";
 import { windowFullMessage } from "../core/window-full.ts";
 import { peerLimits } from "../core/consensus/peer-limits.ts";
+import { StorageError } from "../core/errors.ts";
+import { StorageMonitor, STORAGE_CHECK_INTERVAL_MS } from "./storage-monitor.ts";
 
 export const DEFAULT_PORT = 7400;
 export const DEFAULT_HOST = "127.0.0.1";
@@ -127,6 +129,9 @@ async function startLocked(config: NodeConfig, keyPair: { seed: Uint8Array; publ
   const totals = ledger.totals();
   log.info("ledger", `opened ${join(config.dataDir, LEDGER_FILE_NAME)}`, { accounts: totals.accounts, payments: totals.payments, stateHash: totals.stateHash });
 
+  // A full disk or an I/O error stops the accepting, not the node (src/node/storage-monitor.ts).
+  const storage = new StorageMonitor(ledger, config.dataDir, clock, log);
+  ledger.onStorageError = (e) => storage.noteError(e);
   const schedule: ScheduleParams = { serverCount: network.servers.length, intervalMs: network.intervalMs, blackoutMs: network.blackoutMs };
   // The intake asks the coordinator whether to accept; the coordinator flushes the intake before
   // a handover. Each needs the other, so the intake is bound after construction.
@@ -139,7 +144,11 @@ async function startLocked(config: NodeConfig, keyPair: { seed: Uint8Array; publ
     verify: verifySignature,
     log,
     flushIntake: () => intakeRef?.flush(),
+    onStorageError: (what, e) => faults.record("storage_failing", "coordinator", `${what} not stored, will retry: ${e.message}`),
   });
+  // The storage comes first: a node that cannot write says so, whatever its role.
+  const gate = (nowMs: number) => storage.refusal() ?? coordinator.gate(nowMs);
+  const consensusStatus = (nowMs: number) => ({ ...coordinator.status(nowMs), accepting: gate(nowMs) === null });
   // Signature checks on the other cores: one worker per core beyond this thread's.
   const verifyPool = new VerifyPool(Math.max(1, availableParallelism() - 1));
   const intake = new PaymentIntake({
@@ -148,15 +157,19 @@ async function startLocked(config: NodeConfig, keyPair: { seed: Uint8Array; publ
     clock,
     skewMs: network.skewMs,
     verify: verifySignature,
-    gate: (nowMs) => coordinator.gate(nowMs),
+    gate,
     windowAt: (nowMs) => acceptingWindowAt(nowMs, schedule),
     capacity: network.capacity,
     windowFullMessage: (window) => windowFullMessage(network, window),
     onCommitted: (applied, window) => coordinator.accepted(applied.map((p) => p.bytes), window),
-    onError: (e) => log.error("ledger", `commit failed; the group was not accepted: ${(e as Error).message}`),
+    onError: (e) => {
+      // Throttled: under load a failing disk refuses every group.
+      if (e instanceof StorageError) faults.record("storage_failing", "ledger", `commit failed; the group was not accepted: ${e.message}`);
+      else log.error("ledger", `commit failed; the group was not accepted: ${(e as Error).message}`);
+    },
   });
   intakeRef = intake;
-  const peers = new PeerLink(network, index, coordinator, clock, log, keyPair.seed);
+  const peers = new PeerLink(network, index, coordinator, clock, log, keyPair.seed, () => storage.ok);
 
   const app = createHttpApi({
     intake,
@@ -166,7 +179,7 @@ async function startLocked(config: NodeConfig, keyPair: { seed: Uint8Array; publ
     keyHex,
     version: `${VERSION} (${COMMIT})`,
     faults,
-    statusExtra: () => coordinator.status(clock.now()),
+    statusExtra: () => ({ ...consensusStatus(clock.now()), storage: storage.status() }),
   });
   // Relayed signatures are checked in slices of PREVERIFY_SLICE, yielding to I/O in between.
   let preverifyScheduled = false;
@@ -189,12 +202,13 @@ async function startLocked(config: NodeConfig, keyPair: { seed: Uint8Array; publ
       keyHex,
       selfIndex: index,
       version: `${VERSION} (${COMMIT})`,
-      status: (nowMs) => coordinator.status(nowMs),
+      status: consensusStatus,
+      storage: () => storage.status(),
       pendingCount: () => intake.pendingCount,
       peerClocks,
     }),
   );
-  app.get("/metrics", metricsHandler({ version: VERSION, commit: COMMIT, intake, coordinator, peers, ledger, faults }));
+  app.get("/metrics", metricsHandler({ version: VERSION, commit: COMMIT, intake, coordinator, peers, ledger, faults, storage }));
   let http: ReturnType<typeof Bun.serve>;
   let udp: Awaited<ReturnType<typeof startUdpServer>>;
   try {
@@ -230,6 +244,7 @@ async function startLocked(config: NodeConfig, keyPair: { seed: Uint8Array; publ
       }
     });
   const faultSummaries = setInterval(() => faults.flush(), FAULT_LOG_INTERVAL_MS);
+  const storageChecker = setInterval(() => storage.check(clock.now(), intake.pendingCount === 0), STORAGE_CHECK_INTERVAL_MS);
   const clockChecker = network.servers.length > 1 ? setInterval(clockCheck, CLOCK_CHECK_INTERVAL_MS) : null;
   const firstClockCheck = network.servers.length > 1 ? setTimeout(clockCheck, CLOCK_CHECK_FIRST_MS) : null;
   peers.run(coordinator.tick(clock.now()));
@@ -249,6 +264,7 @@ async function startLocked(config: NodeConfig, keyPair: { seed: Uint8Array; publ
       // Stop taking payments, answer what is queued (committed first), then close.
       clearInterval(ticker);
       clearInterval(faultSummaries);
+      clearInterval(storageChecker);
       if (clockChecker !== null) clearInterval(clockChecker);
       if (firstClockCheck !== null) clearTimeout(firstClockCheck);
       intake.stop();

@@ -60,7 +60,7 @@ h3 { font-size: 0.8em; text-transform: uppercase; letter-spacing: 0.06em; color:
 .badge.good, .role-alpha, .vote-agrees, .pay-agreed, .ev-agreed { color: var(--good); background: var(--good-bg); }
 .role-beta { color: var(--beta); background: var(--beta-bg); }
 .badge.warn, .pay-pending, .vote-ahead, .ev-resync { color: var(--warn); background: var(--warn-bg); }
-.vote-disagrees, .ev-rollback, .ev-disagree { color: var(--bad); background: var(--bad-bg); }
+.badge.bad, .vote-disagrees, .ev-rollback, .ev-disagree { color: var(--bad); background: var(--bad-bg); }
 .vote-missing { color: var(--muted); background: var(--soft); }
 .you { font-size: 0.75em; color: var(--now); margin-left: 6px; font-weight: 600; }
 .sub { display: block; font-size: 0.85em; color: var(--muted); }

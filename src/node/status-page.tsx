@@ -23,6 +23,7 @@ import type { Ledger, StoredPayment } from "../ledger/ledger.ts";
 import { sendError } from "./http-api.ts";
 import { PeerClocks, type PeerClocksSnapshot } from "./peer-clock.ts";
 import { STATUS_PAGE_CSS, STATUS_PAGE_SCRIPT } from "./status-page-assets.ts";
+import type { StorageStatus } from "./storage-monitor.ts";
 import {
   groupDigits,
   offsetLevel,
@@ -73,6 +74,8 @@ export interface StatusPageDeps {
   readonly pendingCount?: () => number;
   /** Peer clock readings; by default measured over HTTP (src/node/peer-clock.ts). */
   readonly peerClocks?: PeerClocks;
+  /** Whether the ledger's disk takes writes (src/node/storage-monitor.ts). */
+  readonly storage?: () => StorageStatus;
 }
 
 interface LiveView {
@@ -87,6 +90,7 @@ interface LiveView {
   readonly withMs: boolean;
   readonly totals: ReturnType<Ledger["totals"]>;
   readonly pending: number | null;
+  readonly storage: StorageStatus | null;
   readonly genesisTotal: number;
   readonly largest: { id: string; balance: number }[];
   readonly recent: StoredPayment[];
@@ -137,6 +141,7 @@ export function createStatusPage(deps: StatusPageDeps): Hono {
       withMs,
       totals,
       pending: deps.pendingCount?.() ?? null,
+      storage: deps.storage?.() ?? null,
       genesisTotal,
       largest: largestAccounts(nowMs, totals),
       recent: deps.ledger.recentPayments(RECENT_PAYMENTS_SHOWN),
@@ -283,6 +288,35 @@ const Live: FC<{ view: LiveView }> = ({ view }) => (
   </div>
 );
 
+/** The disk: a visible warning while it refuses writes (and so this node refuses payments). */
+const StorageLine: FC<{ storage: StorageStatus }> = ({ storage }) => {
+  const free = storage.freeBytes === null ? "free space unknown" : `${formatBytes(storage.freeBytes)} free`;
+  return (
+    <>
+      <dt>storage</dt>
+      <dd id="storage" data-ok={String(storage.ok)}>
+        {storage.ok ? (
+          <span class="badge good">writing</span>
+        ) : (
+          <>
+            <span class="badge bad">failing</span>{" "}
+            <span class="bad-text">
+              since {new Date(storage.sinceMs ?? 0).toISOString()}: {storage.error}; not accepting payments until the disk takes writes again
+            </span>
+          </>
+        )}{" "}
+        <span class="muted">{free}</span>
+      </dd>
+    </>
+  );
+};
+
+function formatBytes(bytes: number): string {
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(0)} KiB`;
+  if (bytes < 1024 ** 3) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
+}
+
 const NodeCard: FC<{ view: LiveView }> = ({ view }) => {
   const s = view.status;
   return (
@@ -305,6 +339,7 @@ const NodeCard: FC<{ view: LiveView }> = ({ view }) => {
           {s.accepting ? <span class="badge good">accepting payments</span> : <span class="badge muted-badge">not accepting</span>}
           {s.syncing ? <span class="badge warn"> catching up</span> : null}
         </dd>
+        {view.storage === null ? null : <StorageLine storage={view.storage} />}
         <dt>alpha now</dt>
         <dd>
           {s.alpha === null ? (

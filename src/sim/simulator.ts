@@ -2,6 +2,7 @@
 // clock offsets, and a network that delays, drops and partitions messages. Each server runs the
 // real coordinator, intake and SQLite ledger (in memory); only time and transport are simulated.
 // Everything random comes from one seed, so a failure replays exactly: `bun run simulate --seed N`.
+import { StorageError } from "../core/errors.ts";
 import { Ledger } from "../ledger/ledger.ts";
 import { Coordinator, type Effect } from "../core/consensus/coordinator.ts";
 import { PaymentIntake, type Outcome } from "../node/payment-intake.ts";
@@ -240,7 +241,15 @@ export class Simulation {
       this.send(source, from, "resync", () => {
         if (answered) return;
         answered = true;
-        const ok = requester.coordinator.completeResync(effect.afterWindow, effect.window, effect.hash, rows, this.localNow(from));
+        let ok: boolean;
+        try {
+          ok = requester.coordinator.completeResync(effect.afterWindow, effect.window, effect.hash, rows, this.localNow(from));
+        } catch (e) {
+          // As the node's peer link: a ledger that cannot store it fails the resync, no next source.
+          if (!(e instanceof StorageError)) throw e;
+          requester.coordinator.resyncFailed(this.localNow(from), e.message);
+          return;
+        }
         if (ok) this.recordAgreed(requester);
         else this.resync(from, effect, attempt + 1);
       });

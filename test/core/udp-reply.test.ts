@@ -99,7 +99,7 @@ describe("decodeReply", () => {
   });
 
   test("unknown tag → malformed", () => {
-    for (const tag of [20, 42, 0x7f, 0xff]) {
+    for (const tag of [21, 42, 0x7f, 0xff]) {
       const reply = new Uint8Array(1 + 32 + 3);
       reply[0] = tag;
       expect(decodeReply(reply, 140)).toEqual({ kind: "malformed" });

@@ -88,6 +88,8 @@ function snapshot(overrides: Partial<MetricsSnapshot> = {}): MetricsSnapshot {
     ledgerPayments: 8,
     ledgerSupply: 4294967295,
     faults: new Map([["udp_socket_error", 3]]),
+    storageOk: true,
+    dataDirFreeBytes: 1_000_000,
     ...overrides,
   };
 }

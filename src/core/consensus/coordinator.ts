@@ -14,7 +14,7 @@
 //  - With no majority by the end of the beta period, everyone returns to the last checkpoint.
 import type { Network } from "../network.ts";
 import type { Verify } from "../acceptance.ts";
-import type { ErrorCode } from "../errors.ts";
+import { StorageError, type ErrorCode } from "../errors.ts";
 import { bytesKey, equalBytes, toHex } from "../bytes.ts";
 import { decodePayment } from "../payment.ts";
 import {
@@ -50,7 +50,11 @@ export interface Checkpoint {
   readonly certificate: Uint8Array;
 }
 
-/** What the coordinator needs of the ledger (src/ledger/ledger.ts implements it over SQLite). */
+/**
+ * What the coordinator needs of the ledger (src/ledger/ledger.ts implements it over SQLite). A write
+ * that cannot be stored (full disk, I/O error) throws StorageError and changes nothing, on disk or
+ * in memory; the coordinator then acts as if it had not been tried (see stored()).
+ */
 export interface ConsensusLedger {
   agreed(): Checkpoint;
   latestWindow(): number | null;
@@ -84,6 +88,8 @@ export interface CoordinatorOptions {
   readonly log: Logger;
   /** Commits payments still queued in the intake, so the handover includes every acceptance. */
   readonly flushIntake: () => void;
+  /** A ledger write failed on storage and will be retried (the node logs it, throttled). */
+  readonly onStorageError?: (what: string, error: StorageError) => void;
 }
 
 /** How long to wait for a handover to catch up with a consensus learned before it (reordering). */
@@ -101,6 +107,12 @@ const RESYNC_PROGRESS_EVERY = 100_000;
 const RELAY_INTERVAL_MS = 100;
 // How many payments one relay holds (limits.relayPaymentsMax) and the relay check queue's bound
 // (limits.preverifyQueueMax) follow the network's capacity: core/consensus/peer-limits.ts.
+/**
+ * After a failed resync the next waits this long, doubling per failure up to the max: a resync
+ * fetches history from a peer, and one that fails (full disk, bad source) must not loop every tick.
+ */
+export const RESYNC_RETRY_MS_MIN = 250;
+export const RESYNC_RETRY_MS_MAX = 30_000;
 
 export interface ConsensusEvent {
   readonly window: number;
@@ -135,6 +147,9 @@ export class Coordinator {
   private syncing: { window: number; startedMs: number } | null = null;
   private lastPullMs = -Infinity;
   private deepResync = false;
+  /** Failed resyncs in a row, and when the next may start. */
+  private resyncFailures = 0;
+  private resyncRetryAtMs = -Infinity;
   /** Payments this alpha committed and has not relayed yet, and how many of its window it relayed. */
   private relayOut: { window: number; payments: Uint8Array[] } | null = null;
   private relayedCount = 0;
@@ -312,7 +327,9 @@ export class Coordinator {
 
   private rollback(nowMs: number, why: string, window: number): void {
     this.speculation = null;
-    const undone = this.o.ledger.rollbackAfter(this.agreedCheckpoint.window);
+    let undone = 0;
+    // Not stored: the payments stay pending, and expirePending() tries again on a later tick.
+    if (!this.stored(`rollback to window ${this.agreedCheckpoint.window}`, () => (undone = this.o.ledger.rollbackAfter(this.agreedCheckpoint.window)))) return;
     this.counters.rollbacks++;
     this.event(window, "rollback", nowMs, `${why}; returned to window ${this.agreedCheckpoint.window}, ${undone} payment(s) undone`);
     this.o.log.warn("coordinator", `rollback: ${why}; returned to the checkpoint of window ${this.agreedCheckpoint.window}`, { undone });
@@ -413,7 +430,12 @@ export class Coordinator {
     }
     const sp = this.speculation;
     if (sp.window !== window || sp.broken) return;
-    this.applyBatch(window, payments, nowMs);
+    // Not stored: the sequence applied ahead has a gap, so it is marked broken and the handover is
+    // applied whole (after undoing what was applied ahead).
+    if (!this.stored(`applying relayed payments of window ${window} ahead`, () => this.applyBatch(window, payments, nowMs))) {
+      sp.broken = true;
+      return;
+    }
     for (const p of payments) sp.payments.push(p);
   }
 
@@ -421,7 +443,25 @@ export class Coordinator {
   private dropSpeculation(): void {
     if (this.speculation === null) return;
     this.speculation = null;
-    this.o.ledger.rollbackAfter(this.agreedCheckpoint.window);
+    // Not stored: the payments applied ahead stay pending; no vote is cast on them (pendingWindow()
+    // is not null) and expirePending() undoes them after the beta period, retrying until it can.
+    this.stored("undoing payments applied ahead", () => this.o.ledger.rollbackAfter(this.agreedCheckpoint.window));
+  }
+
+  /**
+   * Runs a ledger write. A StorageError (the ledger is unchanged) is reported and gives false, so
+   * the caller leaves its own state as if the write had not been tried; anything else is a bug.
+   */
+  private stored(what: string, write: () => unknown): boolean {
+    try {
+      write();
+      return true;
+    } catch (e) {
+      if (!(e instanceof StorageError)) throw e;
+      if (this.o.onStorageError) this.o.onStorageError(what, e);
+      else this.o.log.warn("coordinator", `${what} failed, will retry: ${e.message}`);
+      return false;
+    }
   }
 
   get preverifyPending(): number {
@@ -520,7 +560,10 @@ export class Coordinator {
       }
       return;
     }
-    const { skipped } = this.applyBatch(m.window, m.payments.slice(done), nowMs);
+    let skipped = 0;
+    // Not stored: no vote, as if the handover had been lost (a vote must be for a state on disk);
+    // the tick votes "no batch" or the certificate brings a resync.
+    if (!this.stored(`applying the handover of window ${m.window}`, () => ({ skipped } = this.applyBatch(m.window, m.payments.slice(done), nowMs)))) return;
     this.o.log.info("coordinator", `applied window ${m.window}: ${m.payments.length} payment(s), ${done} of them relayed and applied ahead, ${skipped} rejected`, {
       window: m.window,
     });
@@ -586,8 +629,10 @@ export class Coordinator {
     const pending = this.pendingWindow();
     const atHash = equalBytes(this.o.ledger.stateHashBytes(), c.hash) && (pending === null || pending <= window);
     if (atHash) {
+      // Not stored: the checkpoint stays where it was (the gate keeps refusing) and tick() settles
+      // again on a later tick, still at this hash.
+      if (!this.stored(`recording the checkpoint of window ${window}`, () => this.o.ledger.recordAgreed(window, c.hash, c.certificate, nowMs))) return;
       if (this.speculation !== null && this.speculation.window <= window) this.speculation = null;
-      this.o.ledger.recordAgreed(window, c.hash, c.certificate, nowMs);
       this.agreedCheckpoint = this.o.ledger.agreed();
       this.counters.agreed++;
       this.event(window, "agreed", nowMs, `${c.voters.length} of ${this.n} servers`);
@@ -604,6 +649,7 @@ export class Coordinator {
     if (!force && expectingHandover) return; // tick() comes back after a grace period
     const sources = c.voters.filter((s) => s !== this.self);
     if (sources.length === 0) return;
+    if (nowMs < this.resyncRetryAtMs) return; // backing off after a failed resync
     this.event(window, "disagree", nowMs, `this server's state differs from the majority's; resyncing from ${sources.length} server(s)`);
     this.o.log.warn("coordinator", `window ${window}: the majority agreed on ${toHex(c.hash).slice(0, 16)}…, this server differs: resyncing`);
     this.syncing = { window, startedMs: nowMs };
@@ -682,7 +728,8 @@ export class Coordinator {
   /**
    * The answer to a resync effect: the source's payments of windows (afterWindow, window], in its
    * acceptance order. Applied on top of the last checkpoint and accepted only if the state hash
-   * then equals the agreed one. Returns false (state unchanged) otherwise.
+   * then equals the agreed one. Returns false (state unchanged) otherwise. Throws StorageError when
+   * the ledger cannot store it (state unchanged too); the caller then reports resyncFailed.
    */
   completeResync(
     afterWindow: number,
@@ -729,6 +776,8 @@ export class Coordinator {
     this.agreedCheckpoint = this.o.ledger.agreed();
     this.syncing = null;
     this.deepResync = false;
+    this.resyncFailures = 0;
+    this.resyncRetryAtMs = -Infinity;
     this.voted.add(window);
     this.counters.resyncs++;
     this.event(window, "resync", nowMs, `installed the agreed ledger of window ${window} (${payments.length} payment(s) fetched)`);
@@ -739,10 +788,13 @@ export class Coordinator {
   /** The resync could not be done from any source; try again later. */
   resyncFailed(nowMs: number, reason: string): void {
     this.syncing = null;
+    this.resyncFailures++;
+    const waitMs = Math.min(RESYNC_RETRY_MS_MAX, RESYNC_RETRY_MS_MIN * 2 ** Math.min(this.resyncFailures - 1, 30));
+    this.resyncRetryAtMs = nowMs + waitMs;
     this.certified.forEach((c, w) => {
       if (w > this.agreedCheckpoint.window) this.certified.set(w, { ...c, learnedAtMs: nowMs });
     });
-    this.o.log.warn("coordinator", `resync failed: ${reason}; will retry`);
+    this.o.log.warn("coordinator", `resync failed: ${reason}; will retry in ${waitMs} ms`, { failures: this.resyncFailures });
   }
 
   private event(window: number, kind: ConsensusEvent["kind"], atMs: number, detail: string): void {
