@@ -69,6 +69,8 @@ export interface MetricsSnapshot {
   readonly windowsAgreed: number;
   readonly rollbacks: number;
   readonly resyncs: number;
+  /** Handovers that arrived after this server's "no batch" deadline (a link slower than the blackout). */
+  readonly lateHandovers: number;
   /** Requests to peers that failed (refused, timed out, non-2xx). */
   readonly peerRequestsFailed: number;
   /** Messages from peers this server rejected (bad signature, unknown sender, malformed). */
@@ -95,7 +97,7 @@ export interface MetricsSources {
     readonly pendingCount: number;
   };
   readonly coordinator: {
-    readonly counters: { readonly agreed: number; readonly rollbacks: number; readonly resyncs: number; readonly peerRejected: number };
+    readonly counters: { readonly agreed: number; readonly rollbacks: number; readonly resyncs: number; readonly peerRejected: number; readonly lateHandovers?: number };
     readonly agreed: { readonly window: number };
     readonly isSyncing: boolean;
   };
@@ -117,6 +119,7 @@ export function readMetrics(s: MetricsSources): MetricsSnapshot {
     windowsAgreed: s.coordinator.counters.agreed,
     rollbacks: s.coordinator.counters.rollbacks,
     resyncs: s.coordinator.counters.resyncs,
+    lateHandovers: s.coordinator.counters.lateHandovers ?? 0,
     peerRequestsFailed: s.peers.peerErrors,
     peerMessagesRejected: s.coordinator.counters.peerRejected,
     pendingPayments: s.intake.pendingCount,
@@ -205,6 +208,7 @@ export function formatMetrics(m: MetricsSnapshot): string {
   ]);
   family(lines, "scryp_windows_agreed_total", "counter", "Windows whose consensus this server recorded at its own state.", [sample("scryp_windows_agreed_total", {}, m.windowsAgreed)]);
   family(lines, "scryp_rollbacks_total", "counter", "Returns to the last checkpoint after a window found no majority.", [sample("scryp_rollbacks_total", {}, m.rollbacks)]);
+  family(lines, "scryp_late_handovers_total", "counter", "Handovers that arrived after the deadline (raise blackout, or fix the link).", [sample("scryp_late_handovers_total", {}, m.lateHandovers)]);
   family(lines, "scryp_resyncs_total", "counter", "Agreed ledgers installed from peers because this server's state differed.", [sample("scryp_resyncs_total", {}, m.resyncs)]);
   family(lines, "scryp_peer_errors_total", "counter", "Peer faults: requests to peers that failed, and messages from peers that were rejected.", [
     sample("scryp_peer_errors_total", { kind: "request_failed" }, m.peerRequestsFailed),

@@ -79,6 +79,7 @@ function snapshot(overrides: Partial<MetricsSnapshot> = {}): MetricsSnapshot {
     windowsAgreed: 3,
     rollbacks: 1,
     resyncs: 2,
+    lateHandovers: 0,
     peerRequestsFailed: 4,
     peerMessagesRejected: 5,
     pendingPayments: 6,

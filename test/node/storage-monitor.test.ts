@@ -45,7 +45,7 @@ describe("the intake while the storage fails", () => {
       sameSignedPart: () => undefined,
       windowPaymentCount: () => 0,
     };
-    const intake = new PaymentIntake({ ledger, clock: { now: () => T0 }, skewMs: 2_000, verify: () => true, gate: () => null, windowAt: () => 7 });
+    const intake = new PaymentIntake({ ledger, clock: { now: () => T0 }, skewMs: 2_000, verify: () => true, gate: () => null, windowAt: () => 7, capacity: 1_000 });
     const outcomes: Outcome[] = [];
     intake.submit(unsignedPayment(alice.publicKey, bob.publicKey, 5, T0), (o) => outcomes.push(o));
     intake.flush();

@@ -6,7 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { acceptingWindowAt } from "../../src/core/schedule.ts";
 import { decodePayment } from "../../src/core/payment.ts";
-import { heal, newSim, windowNow, windowStart } from "./sim-helpers.ts";
+import { alphaOfWindow, heal, newSim, windowNow, windowStart } from "./sim-helpers.ts";
 
 describe("votes and certificates are delivered until every server holds the window's outcome", () => {
   for (const seed of [600, 606, 624]) {
@@ -44,4 +44,38 @@ describe("votes and certificates are delivered until every server holds the wind
       }
     });
   }
+});
+
+describe("a handover too slow for the deadline is reported with its latency and the setting to raise", () => {
+  test("delivered after the receiver's 'no batch' deadline: counted, logged with the measured latency, naming blackout (seed 520)", () => {
+    const lines: string[] = [];
+    const log = { info() {}, warn: (_c: string, m: string) => lines.push(m), error() {} };
+    const sim = newSim({ seed: 520, servers: 3, log });
+    try {
+      sim.runWindows(3);
+      const k = windowNow(sim) + 1;
+      const beta = alphaOfWindow(sim, k); // the alpha of window k is its beta after the blackout
+      const target = (beta + 1) % 3;
+      // Capture the beta's handover of window k, and keep it from the target.
+      let handover: Uint8Array | null = null;
+      const c = sim.servers[beta]!.coordinator;
+      const tick = c.tick.bind(c);
+      c.tick = (now) => {
+        const effects = tick(now);
+        for (const e of effects) if (e.kind === "broadcast" && e.what === "handover") handover ??= e.message;
+        return effects;
+      };
+      sim.dropRules = [(_from, to, kind) => kind === "handover" && to === target];
+      sim.runUntil(windowStart(sim, k + 1) + 60);
+      expect(handover, "the beta's handover was captured").not.toBeNull();
+      const before = sim.servers[target]!.coordinator.counters.lateHandovers;
+      sim.servers[target]!.coordinator.receive(handover!, sim.localNow(target));
+      expect(sim.servers[target]!.coordinator.counters.lateHandovers).toBe(before + 1);
+      const line = lines.find((l) => l.includes(`handover of window ${k} from`)) ?? "";
+      expect(line).toMatch(/arrived \d+ ms after it was sent/);
+      expect(line).toContain('raise "blackout"');
+    } finally {
+      sim.close();
+    }
+  });
 });

@@ -168,7 +168,7 @@ export class Coordinator {
   private readonly verified = new Map<number, Set<string>>();
   private readonly peerLastVote = new Map<number, { window: number; hash: string; applied: boolean }>();
   readonly events: ConsensusEvent[] = [];
-  readonly counters = { agreed: 0, rollbacks: 0, resyncs: 0, peerRejected: 0 };
+  readonly counters = { agreed: 0, rollbacks: 0, resyncs: 0, peerRejected: 0, lateHandovers: 0 };
 
   constructor(private readonly o: CoordinatorOptions) {
     this.n = o.network.servers.length;
@@ -520,8 +520,29 @@ export class Coordinator {
     if (nowMs >= blackoutStartMs(m.window + 1, this.schedule) + skew) return reject(`handover of window ${m.window} after its beta period`);
     if (this.handoversSeen.has(m.window)) return reject("replayed handover");
     this.handoversSeen.add(m.window);
+    this.noteSlowHandover(m, sender, nowMs);
     this.applyHandover(m, nowMs, effects);
     return { ok: true, effects };
+  }
+
+  /**
+   * A handover that arrives after this server's "no batch" deadline (the start of the next window)
+   * loses its window. Say so with the measured latency and the setting to raise: a link slower
+   * than the blackout is an operating problem, not a protocol one.
+   */
+  private noteSlowHandover(m: Handover, sender: number, nowMs: number): void {
+    const deadlineMs = windowStartMs(m.window + 1, this.schedule);
+    if (nowMs < deadlineMs) return;
+    this.counters.lateHandovers++;
+    const latencyMs = nowMs - m.sentAtMs;
+    const blackoutMs = this.o.network.blackoutMs;
+    this.o.log.warn(
+      "coordinator",
+      `handover of window ${m.window} from ${this.o.network.servers[sender]!.address} arrived ${latencyMs} ms after it was sent, ` +
+        `past the deadline (the blackout, ${blackoutMs} ms, after the beta's blackout began): the window is lost. ` +
+        `The link is too slow for this network's timing: raise "blackout" in the network file on every server (it must stay above 2 × "skew"), or fix the link`,
+      { window: m.window, latencyMs, blackoutMs },
+    );
   }
 
   private applyHandover(m: Handover, nowMs: number, effects: Effect[]): void {
