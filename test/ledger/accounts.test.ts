@@ -7,7 +7,7 @@ import { decodePayment, type Payment } from "../../src/core/payment.ts";
 import { StateHash, stateHashOf } from "../../src/core/state-hash.ts";
 import { sha256 } from "../../src/core/bytes.ts";
 import type { KeyPair } from "../../src/core/keys.ts";
-import { T0, diskSnapshot, genesisOf, hex, keyPairs, openTempLedger, sideConnection, unsignedPayment, type TempLedger } from "./fixtures.ts";
+import { T0, diskSnapshot, genesisOf, hex, keyPairs, openTempLedger, sideConnection, tamper, unsignedPayment, type TempLedger } from "./fixtures.ts";
 
 const [alice, bob, carol] = keyPairs(3) as [KeyPair, KeyPair, KeyPair];
 const ZERO_MIGRATION = "0001_remove_zero_accounts";
@@ -157,13 +157,6 @@ describe("an account at 0 is removed", () => {
 });
 
 describe("reopen", () => {
-  /** Writes through a second connection, with the ledger closed. */
-  function tamper(t: TempLedger, sql: string, params: Record<string, unknown> = {}): void {
-    t.ledger.close();
-    const db = sideConnection(t.path);
-    db.query(sql).run(params as never);
-    db.close();
-  }
   const genesis = () => genesisOf([[alice, 1_000], [bob, 500]]);
 
   test("an account at 0 in the file is refused", () => {

@@ -65,6 +65,14 @@ export function sideConnection(path: string): Database {
   return db;
 }
 
+/** Writes `sql` to the ledger file through a second connection, with the ledger closed first. */
+export function tamper(t: TempLedger, sql: string, params: Record<string, unknown> = {}): void {
+  t.ledger.close();
+  const db = sideConnection(t.path);
+  db.query(sql).run(params as never);
+  db.close();
+}
+
 /** Makes any INSERT of a payment with this amount abort its statement (and so the transaction). */
 export function addFailTrigger(path: string, amount = 13): void {
   const db = sideConnection(path);

@@ -19,6 +19,7 @@ import {
   openTempLedger,
   resignWithNonce,
   sideConnection,
+  tamper,
   signedPayment,
   tempDir,
   unsignedPayment,
@@ -300,12 +301,6 @@ describe("atomicity of a failed commit", () => {
 });
 
 describe("tampering is detected on open", () => {
-  function tamper(t: TempLedger, sql: string, params: Record<string, unknown> = {}) {
-    t.ledger.close();
-    const db = sideConnection(t.path);
-    db.query(sql).run(params as never);
-    db.close();
-  }
   const genesis = () => genesisOf([[alice, 1_000], [bob, 500]]);
 
   test("a balance raised in the file", () => {
