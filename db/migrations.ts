@@ -3,6 +3,7 @@
 // against drizzle-kit's journal.
 import init from "./migrations/0000_init.sql" with { type: "text" };
 import removeZeroAccounts from "./migrations/0001_remove_zero_accounts.sql" with { type: "text" };
+import ownVotes from "./migrations/0002_own_votes.sql" with { type: "text" };
 
 export interface Migration {
   readonly name: string;
@@ -12,6 +13,7 @@ export interface Migration {
 export const MIGRATIONS: readonly Migration[] = [
   { name: "0000_init", sql: init },
   { name: "0001_remove_zero_accounts", sql: removeZeroAccounts },
+  { name: "0002_own_votes", sql: ownVotes },
 ];
 
 /** drizzle-kit separates statements with this marker. */

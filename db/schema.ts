@@ -62,3 +62,14 @@ export const checkpoints = sqliteTable("checkpoints", {
   certificate: blob("certificate", { mode: "buffer" }).notNull(),
   agreedAtMs: integer("agreed_at_ms").notNull(),
 });
+
+/**
+ * This server's own votes, written (fsynced) before they are sent: a restarted server resends the
+ * very same vote and never casts a second, different one for a window (which its peers would
+ * rightly see as equivocation). Only recent windows are kept.
+ */
+export const ownVotes = sqliteTable("own_votes", {
+  window: integer("window").primaryKey(),
+  bytes: blob("bytes", { mode: "buffer" }).notNull(),
+  castAtMs: integer("cast_at_ms").notNull(),
+});

@@ -21,7 +21,7 @@ import { Database } from "bun:sqlite";
 import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
 import { and, asc, desc, eq, gt, lt, lte, or, sql } from "drizzle-orm";
 import * as schema from "../../db/schema.ts";
-import { accounts, checkpoints, meta, payments } from "../../db/schema.ts";
+import { accounts, checkpoints, meta, ownVotes, payments } from "../../db/schema.ts";
 import { migrate } from "./migrate.ts";
 import { decideAgainstLedger, type LedgerDecision } from "../core/acceptance.ts";
 import { decodePayment, paymentId, signedPart, type Payment } from "../core/payment.ts";
@@ -89,6 +89,8 @@ const META_GENESIS_HASH = "genesis_hash";
 const META_GENESIS_STATE_HASH = "genesis_state_hash";
 /** Agreed checkpoints kept on disk; older ones are pruned (their windows' payments stay). */
 export const CHECKPOINTS_KEPT = 16;
+/** This server's own votes kept on disk: more windows than a peer message may be behind (8). */
+export const OWN_VOTES_KEPT = 16;
 /** Windows whose payment count is kept in memory: the accepting one and a few a resync replays. */
 const WINDOW_COUNTS_KEPT = 8;
 
@@ -622,6 +624,28 @@ export class Ledger implements ConsensusLedger {
         [CHECKPOINTS_KEPT],
       );
     });
+  }
+
+  /**
+   * Writes this server's vote for `window` (durably, before it is sent), keeping the votes of the
+   * last OWN_VOTES_KEPT windows. A vote already stored for the window is never replaced: the
+   * caller must resend that one instead (a second, different vote would be equivocation).
+   */
+  recordOwnVote(window: number, bytes: Uint8Array, nowMs: number): void {
+    this.transact("vote record", () => {
+      this.db.insert(ownVotes).values({ window, bytes: asBuffer(bytes), castAtMs: nowMs }).onConflictDoNothing().run();
+      this.client.run("DELETE FROM own_votes WHERE window NOT IN (SELECT window FROM own_votes ORDER BY window DESC LIMIT ?)", [OWN_VOTES_KEPT]);
+    });
+  }
+
+  /** This server's stored votes, oldest window first. */
+  ownVotes(): { window: number; bytes: Uint8Array }[] {
+    return this.db
+      .select({ window: ownVotes.window, bytes: ownVotes.bytes })
+      .from(ownVotes)
+      .orderBy(asc(ownVotes.window))
+      .all()
+      .map((r) => ({ window: r.window, bytes: new Uint8Array(r.bytes) }));
   }
 
   /**

@@ -13,6 +13,7 @@
 //  - Window k+1's alpha accepts nothing until window k is agreed at its own state.
 //  - With no majority by the end of the beta period, everyone returns to the last checkpoint.
 import type { Network } from "../network.ts";
+import { assert } from "../assert.ts";
 import type { Verify } from "../acceptance.ts";
 import { StorageError, type ErrorCode } from "../errors.ts";
 import { bytesKey, equalBytes, toHex } from "../bytes.ts";
@@ -66,6 +67,10 @@ export interface ConsensusLedger {
   recordAgreed(window: number, hash: Uint8Array, certificate: Uint8Array, nowMs: number): void;
   /** Runs fn as one transaction, kept only if it returns true (the ledger is unchanged otherwise). */
   attempt(fn: () => boolean): boolean;
+  /** This server's own vote for a window, durably, before it is sent; never replaced once stored. */
+  recordOwnVote(window: number, bytes: Uint8Array, nowMs: number): void;
+  /** This server's stored votes (recent windows). */
+  ownVotes(): { window: number; bytes: Uint8Array }[];
 }
 
 export type Effect =
@@ -177,6 +182,7 @@ export class Coordinator {
     this.schedule = { serverCount: this.n, intervalMs: o.network.intervalMs, blackoutMs: o.network.blackoutMs };
     this.limits = peerLimits(o.network.capacity);
     this.agreedCheckpoint = o.ledger.agreed();
+    this.loadOwnVotes();
   }
 
   get agreed(): { window: number; hash: string } {
@@ -359,16 +365,45 @@ export class Coordinator {
     this.castVote(k, true, nowMs, effects);
   }
 
+  /**
+   * Votes for the current state in `window`: written to disk first, then sent. A server votes at
+   * most once per window, also across restarts: a vote already cast (in memory, or on disk from
+   * before a restart) is sent again as it is, never replaced by a different one.
+   */
   private castVote(window: number, applied: boolean, nowMs: number, effects: Effect[]): void {
-    this.voted.add(window);
+    const earlier = this.votes.get(window)?.get(this.self);
+    if (earlier !== undefined) {
+      this.voted.add(window);
+      if (!equalBytes(earlier.hash, this.o.ledger.stateHashBytes())) {
+        this.o.log.warn("coordinator", `window ${window}: this server already voted for another state (before a restart); not voting again`, { window });
+        return;
+      }
+      this.lastVoteSentMs.set(window, nowMs);
+      if (this.n > 1) effects.push({ kind: "broadcast", what: "vote", message: earlier.bytes });
+      this.checkConsensus(window, nowMs, effects);
+      return;
+    }
     const hash = this.o.ledger.stateHashBytes();
     const message = encodeVote({ sender: this.selfKey, window, sentAtMs: nowMs, hash, applied }, this.o.seed);
     const decoded = decodePeerMessage(message, this.o.verify, this.limits);
-    if (!decoded.ok || decoded.message.type !== "vote") throw new Error("own vote does not decode");
+    assert(decoded.ok && decoded.message.type === "vote", "own vote does not decode");
+    // On disk before anyone sees it. If the disk refuses, no vote: as if it had been lost.
+    if (!this.stored(`recording this server's vote for window ${window}`, () => this.o.ledger.recordOwnVote(window, message, nowMs))) return;
+    this.voted.add(window);
     this.recordVote(this.self, decoded.message);
     this.lastVoteSentMs.set(window, nowMs);
     if (this.n > 1) effects.push({ kind: "broadcast", what: "vote", message });
     this.checkConsensus(window, nowMs, effects);
+  }
+
+  /** This server's votes from before a restart: it knows what it voted, and will not vote again. */
+  private loadOwnVotes(): void {
+    for (const { window, bytes } of this.o.ledger.ownVotes()) {
+      const decoded = decodePeerMessage(bytes, this.o.verify, this.limits);
+      assert(decoded.ok && decoded.message.type === "vote" && equalBytes(decoded.message.sender, this.selfKey) && decoded.message.window === window, `stored vote for window ${window} is not this server's`);
+      this.voted.add(window);
+      this.recordVote(this.self, decoded.message);
+    }
   }
 
   /** The intake committed these payments (this server is the alpha): relay them to the peers. */
