@@ -146,20 +146,18 @@ export class PaymentIntake {
       else this.reject(done, "IN_PROGRESS", id);
       return;
     }
-    if (this.options.ledger.hasPayment(id)) {
-      this.stats.retransmissions++;
-      this.stats.accepted++;
-      return done({ accepted: true, id });
-    }
+    // Bytes already in the ledger are recognised before any refusal below (refuse() looks them
+    // up), so such a retransmission is never refused; one that passes every rule is queued and
+    // the commit answers it "accepted" without applying it again. The common case costs no lookup.
 
     const refusal = this.options.gate(nowMs);
-    if (refusal !== null) return this.reject(done, refusal.code, id, refusal.message);
+    if (refusal !== null) return this.refuse(done, refusal.code, id, refusal.message);
     const window = this.options.windowAt(nowMs);
     if (this.options.ledger.windowPaymentCount(window) + (this.pendingByWindow.get(window) ?? 0) >= this.options.capacity) {
-      return this.reject(done, "WINDOW_FULL", id, this.windowFullMessage(window));
+      return this.refuse(done, "WINDOW_FULL", id, this.windowFullMessage(window));
     }
     const cheap = checkBeforeSignature(copy, nowMs, this.options.skewMs);
-    if (!cheap.ok) return this.reject(done, cheap.code, id);
+    if (!cheap.ok) return this.refuse(done, cheap.code, id);
     const payment = cheap.payment;
     // The ledger rules as committed now; the commit group checks them again with what is pending.
     // (An absent payer is refused with no lookup at all; one that cannot cover the amount is
@@ -168,18 +166,18 @@ export class PaymentIntake {
     if (payerBalance === undefined || payerBalance < payment.amount) {
       const sameSignedPart = payerBalance === undefined ? undefined : this.options.ledger.sameSignedPart(payment);
       const tentative = decideAgainstLedger(payment, { sameSignedPart, payerBalance });
-      if (tentative.kind === "reject") return this.reject(done, tentative.code, id);
+      if (tentative.kind === "reject") return this.refuse(done, tentative.code, id);
     }
 
     const payerKey = bytesKey(payment.payer);
     if (this.pendingCount >= PENDING_PAYMENTS_MAX) {
-      return this.reject(done, "OVERLOADED", id, `the server has ${PENDING_PAYMENTS_MAX} payments waiting; this one was not accepted, send it again shortly`);
+      return this.refuse(done, "OVERLOADED", id, `the server has ${PENDING_PAYMENTS_MAX} payments waiting; this one was not accepted, send it again shortly`);
     }
     if ((this.pendingBySource.get(source) ?? 0) >= PENDING_PER_SOURCE_MAX) {
-      return this.reject(done, "OVERLOADED", id, `${PENDING_PER_SOURCE_MAX} payments from your address are waiting; this one was not accepted, send it again once they are answered`);
+      return this.refuse(done, "OVERLOADED", id, `${PENDING_PER_SOURCE_MAX} payments from your address are waiting; this one was not accepted, send it again once they are answered`);
     }
     if ((this.pendingByPayer.get(payerKey) ?? 0) >= PENDING_PER_PAYER_MAX) {
-      return this.reject(done, "OVERLOADED", id, `${PENDING_PER_PAYER_MAX} payments of this payer are waiting; this one was not accepted, send it again once they are answered`);
+      return this.refuse(done, "OVERLOADED", id, `${PENDING_PER_PAYER_MAX} payments of this payer are waiting; this one was not accepted, send it again once they are answered`);
     }
 
     const item: Pending = { payment, id, idKey, payerKey, source, window, waiters: [done] };
@@ -220,6 +218,16 @@ export class PaymentIntake {
 
   private rejection(code: ErrorCode, id: Uint8Array | null, message?: string): Outcome {
     return message === undefined ? { accepted: false, code, id } : { accepted: false, code, id, message };
+  }
+
+  /** A refusal, unless the bytes are an accepted payment's: then a retransmission, answered accepted. */
+  private refuse(done: Done, code: ErrorCode, id: Uint8Array, message?: string): void {
+    if (this.options.ledger.hasPayment(id)) {
+      this.stats.retransmissions++;
+      this.stats.accepted++;
+      return done({ accepted: true, id });
+    }
+    this.reject(done, code, id, message);
   }
 
   private reject(done: Done, code: ErrorCode, id: Uint8Array | null, message?: string): void {
