@@ -36,6 +36,8 @@ export const DEFAULT_PORT = 7400;
 export const DEFAULT_HOST = "127.0.0.1";
 export const NETWORK_FILE_NAME = "network.json";
 export const LEDGER_FILE_NAME = "ledger.sqlite";
+/** Bun's request body bound is this far above the largest body a route takes (see Bun.serve below). */
+const HTTP_BODY_BOUND_MARGIN_BYTES = 1024 * 1024;
 /** How often the coordinator looks at the clock: the precision of handovers and deadlines. */
 const TICK_MS = 50;
 /** Peer clocks are compared a few seconds after start (peers starting too), then every minute. */
@@ -221,8 +223,11 @@ async function startLocked(config: NodeConfig, keyPair: { seed: Uint8Array; publ
   raiseAndLogFileLimit(log);
   try {
     // The largest body any route takes is a peer message (a handover of a full window): Bun's
-    // own bound says so explicitly rather than by its default.
-    http = Bun.serve({ hostname: host, port, fetch: app.fetch, idleTimeout: HTTP_IDLE_TIMEOUT_S, maxRequestBodySize: peerLimits(network.capacity).peerMessageBytesMax });
+    // own bound says so explicitly rather than by its default. It sits one margin above the
+    // routes' own bounds so that a body just past them gets the routes' JSON 413 (with code),
+    // and only a body far beyond gets Bun's bare one.
+    const bodyBytesMax = peerLimits(network.capacity).peerMessageBytesMax + HTTP_BODY_BOUND_MARGIN_BYTES;
+    http = Bun.serve({ hostname: host, port, fetch: app.fetch, idleTimeout: HTTP_IDLE_TIMEOUT_S, maxRequestBodySize: bodyBytesMax });
   } catch (e) {
     udp.close();
     ledger.close();

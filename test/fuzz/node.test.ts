@@ -16,7 +16,13 @@ import { decodeReply } from "../../src/core/udp-reply.ts";
 import { ERROR_CODES } from "../../src/core/errors.ts";
 import { equalBytes, toHex } from "../../src/core/bytes.ts";
 import { paymentIdHex } from "../../src/core/payment.ts";
-import { encodeHandover, encodeRelay, encodeVote, HANDOVER_BYTES_MAX, PEER_MAGIC } from "../../src/core/consensus/peer-message.ts";
+import { encodeHandover, encodeRelay, encodeVote, PEER_MAGIC } from "../../src/core/consensus/peer-message.ts";
+import { peerLimits } from "../../src/core/consensus/peer-limits.ts";
+import { CAPACITY_PAYMENTS_DEFAULT } from "../../src/core/limits.ts";
+
+/** The fuzzed nodes' networks give no capacity: the default's limits apply. */
+const LIMITS = peerLimits(CAPACITY_PAYMENTS_DEFAULT);
+const HANDOVER_BYTES_MAX = LIMITS.peerMessageBytesMax;
 import { PEER_AUTH_HEADER, peerAuthHeader } from "../../src/core/consensus/peer-request-auth.ts";
 import { HTTP_BODY_SIZE_BYTES_MAX, PAYMENT_SIZE_BYTES } from "../../src/core/limits.ts";
 import type { KeyPair } from "../../src/core/keys.ts";
@@ -335,8 +341,8 @@ function peerMessages() {
     const common = { sender, window, sentAtMs: now };
     return [
       encodeVote({ ...common, hash: new Uint8Array(32), applied: true }, seed),
-      encodeHandover({ ...common, baseWindow: window - 1, baseHash: new Uint8Array(32), hash: new Uint8Array(32), payments: [signedPayment(STRANGER, PAYEE.publicKey, 1, now)] }, seed),
-      encodeRelay({ ...common, first: 0, payments: [signedPayment(STRANGER, PAYEE.publicKey, 2, now)] }, seed),
+      encodeHandover({ ...common, baseWindow: window - 1, baseHash: new Uint8Array(32), hash: new Uint8Array(32), payments: [signedPayment(STRANGER, PAYEE.publicKey, 1, now)] }, seed, LIMITS),
+      encodeRelay({ ...common, first: 0, payments: [signedPayment(STRANGER, PAYEE.publicKey, 2, now)] }, seed, LIMITS),
     ];
   };
   return {

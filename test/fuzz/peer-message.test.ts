@@ -24,6 +24,11 @@ import { sign } from "../../src/core/keys.ts";
 import { equalBytes, toHex } from "../../src/core/bytes.ts";
 import { PAYMENT_SIZE_BYTES, SIGNATURE_BYTES } from "../../src/core/limits.ts";
 import { testKeyPair } from "../support/helpers.ts";
+import { peerLimits } from "../../src/core/consensus/peer-limits.ts";
+import { CAPACITY_PAYMENTS_DEFAULT } from "../../src/core/limits.ts";
+
+/** The limits of a network with the default capacity. */
+const LIMITS = peerLimits(CAPACITY_PAYMENTS_DEFAULT);
 import { concatBytes, Fuzz, FUZZ_SEED, fuzzCases, mutate, randomLength, type IntegerField } from "./fuzz-support.ts";
 
 const SENDER = testKeyPair(0x51);
@@ -58,9 +63,9 @@ function randomMessage(fuzz: Fuzz, seed = SENDER.seed, sender = SENDER.publicKey
     case 0:
       return encodeVote({ ...common, hash: fuzz.bytes(32), applied: fuzz.chance(0.5) }, seed);
     case 1:
-      return encodeHandover({ ...common, baseWindow: fuzz.pick([-1, 0, window(fuzz)]), baseHash: fuzz.bytes(32), hash: fuzz.bytes(32), payments }, seed);
+      return encodeHandover({ ...common, baseWindow: fuzz.pick([-1, 0, window(fuzz)]), baseHash: fuzz.bytes(32), hash: fuzz.bytes(32), payments }, seed, LIMITS);
     default:
-      return encodeRelay({ ...common, first: fuzz.pick([0, 1, 0xffff_ffff, fuzz.int(0, 100_000)]), payments }, seed);
+      return encodeRelay({ ...common, first: fuzz.pick([0, 1, 0xffff_ffff, fuzz.int(0, 100_000)]), payments }, seed, LIMITS);
   }
 }
 
@@ -70,9 +75,9 @@ function reencode(m: PeerMessage, seed: Uint8Array): Uint8Array {
     case "vote":
       return encodeVote(m, seed);
     case "handover":
-      return encodeHandover(m, seed);
+      return encodeHandover(m, seed, LIMITS);
     case "relay":
-      return encodeRelay(m, seed);
+      return encodeRelay(m, seed, LIMITS);
   }
 }
 
@@ -88,7 +93,7 @@ function resign(bytes: Uint8Array): Uint8Array {
 /** Never throws; a decoded message is consistent and encodes back to the same bytes. */
 function checkMessage(fuzz: Fuzz, bytes: Uint8Array, verify = verifySignature): ReturnType<typeof decodePeerMessage> {
   fuzz.input(bytes);
-  const result = decodePeerMessage(bytes, verify);
+  const result = decodePeerMessage(bytes, verify, LIMITS);
   if (!result.ok) {
     expect(typeof result.reason).toBe("string");
     return result;

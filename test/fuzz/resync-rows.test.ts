@@ -3,7 +3,13 @@
 // length that is not whole rows, an answer over RESYNC_ANSWER_BYTES_MAX, and a window below −1 or
 // beyond 2^53 − 1; and must return only rows that encode back to the same bytes.
 import { describe, expect, test } from "bun:test";
-import { decodePaymentRows, encodePaymentRows, RESYNC_ANSWER_BYTES_MAX } from "../../src/node/peer-api.ts";
+import { decodePaymentRows as decodeRows, encodePaymentRows } from "../../src/node/peer-api.ts";
+import { peerLimits } from "../../src/core/consensus/peer-limits.ts";
+import { CAPACITY_PAYMENTS_DEFAULT } from "../../src/core/limits.ts";
+
+/** The bound of a network with the default capacity (a resync answer holds at least one full window). */
+const RESYNC_ANSWER_BYTES_MAX = peerLimits(CAPACITY_PAYMENTS_DEFAULT).resyncAnswerBytesMax;
+const decodePaymentRows = (bytes: Uint8Array) => decodeRows(bytes, RESYNC_ANSWER_BYTES_MAX);
 import { toHex } from "../../src/core/bytes.ts";
 import { PAYMENT_SIZE_BYTES } from "../../src/core/limits.ts";
 import { fuzzCases, mutate, randomLength, writeInteger, type Fuzz, type IntegerField } from "./fuzz-support.ts";
