@@ -22,6 +22,7 @@ export interface PaymentRequest {
   readonly amount: number;
 }
 
+/** A refusal's message reads after "payment request: " (the CLI's words; a wallet may use its own). */
 export type ParsedPaymentRequest = { readonly ok: true; readonly request: PaymentRequest } | { readonly ok: false; readonly message: string };
 
 const PayeeSchema = v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/, "the payee must be an account id: 64 lowercase hex digits"));
@@ -40,19 +41,19 @@ export function isPaymentRequestText(text: string): boolean {
 
 export function parsePaymentRequest(text: string): ParsedPaymentRequest {
   const refuse = (message: string): ParsedPaymentRequest => ({ ok: false, message });
-  if (text.length > PAYMENT_REQUEST_LENGTH_MAX) return refuse(`a payment request is at most ${PAYMENT_REQUEST_LENGTH_MAX} characters`);
-  if (!text.startsWith(PAYMENT_REQUEST_SCHEME)) return refuse(`a payment request starts with "${PAYMENT_REQUEST_SCHEME}" (lowercase)`);
+  if (text.length > PAYMENT_REQUEST_LENGTH_MAX) return refuse(`it is longer than ${PAYMENT_REQUEST_LENGTH_MAX} characters`);
+  if (!text.startsWith(PAYMENT_REQUEST_SCHEME)) return refuse(`it must start with "${PAYMENT_REQUEST_SCHEME}" (lowercase)`);
   const rest = text.slice(PAYMENT_REQUEST_SCHEME.length);
   const question = rest.indexOf("?");
   const payee = question === -1 ? rest : rest.slice(0, question);
-  if (question === -1) return refuse("the payment request has no amount (scryp:<payee>?amount=N)");
+  if (question === -1) return refuse("it has no amount (scryp:<payee>?amount=N)");
   let amount: string | undefined;
   for (const parameter of rest.slice(question + 1).split("&")) {
     const equals = parameter.indexOf("=");
     const name = equals === -1 ? parameter : parameter.slice(0, equals);
-    if (name !== "amount") return refuse(`unknown parameter '${name}' in the payment request (only amount is allowed)`);
-    if (amount !== undefined) return refuse("amount is given more than once in the payment request");
-    if (equals === -1) return refuse("amount has no value in the payment request (amount=N)");
+    if (name !== "amount") return refuse(`unknown parameter '${name}' (only amount is allowed)`);
+    if (amount !== undefined) return refuse("amount is given more than once");
+    if (equals === -1) return refuse("amount has no value (amount=N)");
     amount = parameter.slice(equals + 1);
   }
   const parsed = v.safeParse(RequestSchema, { payee, amount });

@@ -23,16 +23,16 @@ describe("round trip", () => {
 
 describe("refusals: each with a plain message", () => {
   const cases: [string, string, string][] = [
-    ["no scheme", `${PAYEE}?amount=1`, 'starts with "scryp:"'],
-    ["an uppercase scheme", `SCRYP:${PAYEE}?amount=1`, 'starts with "scryp:"'],
-    ["another scheme", `bitcoin:${PAYEE}?amount=1`, 'starts with "scryp:"'],
+    ["no scheme", `${PAYEE}?amount=1`, 'must start with "scryp:"'],
+    ["an uppercase scheme", `SCRYP:${PAYEE}?amount=1`, 'must start with "scryp:"'],
+    ["another scheme", `bitcoin:${PAYEE}?amount=1`, 'must start with "scryp:"'],
     ["the // form", `scryp://${PAYEE}?amount=1`, "64 lowercase hex"],
     ["uppercase hex", `scryp:${PAYEE.toUpperCase()}?amount=1`, "64 lowercase hex"],
     ["63 hex digits", `scryp:${PAYEE.slice(1)}?amount=1`, "64 lowercase hex"],
     ["65 hex digits", `scryp:${PAYEE}a?amount=1`, "64 lowercase hex"],
     ["a non-hex digit", `scryp:${"g".repeat(64)}?amount=1`, "64 lowercase hex"],
     ["no payee", "scryp:?amount=1", "64 lowercase hex"],
-    ["no amount", `scryp:${PAYEE}`, "has no amount"],
+    ["no amount", `scryp:${PAYEE}`, "no amount"],
     ["an empty query", `scryp:${PAYEE}?`, "unknown parameter ''"],
     ["amount without a value", `scryp:${PAYEE}?amount`, "amount has no value"],
     ["an empty amount", `scryp:${PAYEE}?amount=`, "whole number"],
@@ -51,8 +51,8 @@ describe("refusals: each with a plain message", () => {
     ["a parameter in another case", `scryp:${PAYEE}?Amount=1`, "unknown parameter 'Amount'"],
     ["a trailing &", `scryp:${PAYEE}?amount=1&`, "unknown parameter ''"],
     ["a fragment", `scryp:${PAYEE}?amount=1#x`, "whole number"],
-    ["too long", `scryp:${PAYEE}?amount=1&${"x".repeat(PAYMENT_REQUEST_LENGTH_MAX)}`, `at most ${PAYMENT_REQUEST_LENGTH_MAX} characters`],
-    ["empty", "", 'starts with "scryp:"'],
+    ["too long", `scryp:${PAYEE}?amount=1&${"x".repeat(PAYMENT_REQUEST_LENGTH_MAX)}`, `longer than ${PAYMENT_REQUEST_LENGTH_MAX} characters`],
+    ["empty", "", 'must start with "scryp:"'],
   ];
   test.each(cases)("%s", (_name, text, fragment) => {
     const parsed = parsePaymentRequest(text);
