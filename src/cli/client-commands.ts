@@ -1,11 +1,13 @@
-// The client subcommands: keygen, pay, balance.
+// The client subcommands: keygen, pay, balance. Each takes --json (output.ts).
 import { join } from "node:path";
 import { parse, value, KeyHexSchema, AmountSchema, UrlSchema, NonEmptySchema, UsageError } from "./args.ts";
 import { loadOrCreateSeed, loadSeed } from "../io/seed-file.ts";
 import { fromHex, toHex } from "../core/bytes.ts";
 import { systemClock } from "../core/clock.ts";
 import { pay } from "../client/pay.ts";
-import { askAllBalances } from "../client/balance.ts";
+import { askAllBalances, balanceTally, type ServerAnswer } from "../client/balance.ts";
+import { isPaymentRequestText, parsePaymentRequest } from "../core/payment-request.ts";
+import { JSON_OPTION, Output } from "./output.ts";
 import { loadTarget, resolveNetwork, type Target } from "../client/target.ts";
 import { waitForConfirmation } from "../client/confirm.ts";
 
@@ -16,22 +18,25 @@ export const PAY_OUTCOME_UNKNOWN_EXIT = 3;
 import { DEFAULT_DATA_DIR, DEFAULT_SEED } from "./node-command.ts";
 import { NETWORK_FILE_NAME } from "../node/run-node.ts";
 
-const out = (line: string) => process.stdout.write(line + "\n");
-const err = (line: string) => process.stderr.write(line + "\n");
-
 export function keygenCommand(argv: string[]): number {
-  const { values } = parse(argv, { seed: { type: "string" } }, 0);
+  const { values } = parse(argv, { seed: { type: "string" }, ...JSON_OPTION }, 0);
   if (values.help) return -1;
-  const seedPath = values.seed === undefined ? DEFAULT_SEED : value(NonEmptySchema, values.seed, "--seed");
+  const o = new Output(values.json === true);
+  const seedPath = seedPathFrom(values);
   const { keyPair, created } = loadOrCreateSeed(seedPath);
-  if (created) err(`created seed file ${seedPath} (keep it secret: it is your account)`);
-  out(toHex(keyPair.publicKey));
+  if (created) o.note(`created seed file ${seedPath} (keep it secret: it is your account)`);
+  o.line(toHex(keyPair.publicKey));
+  o.document({ id: toHex(keyPair.publicKey), seed: seedPath, created });
   return 0;
 }
 
-const TARGET_OPTIONS = { network: { type: "string" }, node: { type: "string" }, seed: { type: "string" } } as const;
+export const TARGET_OPTIONS = { network: { type: "string" }, node: { type: "string" }, seed: { type: "string" }, ...JSON_OPTION } as const;
 
-function targetFrom(values: { network?: string; node?: string }): Target {
+export function seedPathFrom(values: { seed?: string }): string {
+  return values.seed === undefined ? DEFAULT_SEED : value(NonEmptySchema, values.seed, "--seed");
+}
+
+export function targetFrom(values: { network?: string; node?: string }): Target {
   if (values.network !== undefined && values.node !== undefined) throw new UsageError("give --network or --node, not both");
   return loadTarget({
     network: values.network === undefined ? undefined : value(NonEmptySchema, values.network, "--network"),
@@ -40,13 +45,25 @@ function targetFrom(values: { network?: string; node?: string }): Target {
   });
 }
 
+/** PAYEE AMOUNT, or one scryp: payment request in their place. */
+function payeeAndAmount(positionals: string[]): { payeeHex: string; amount: number } {
+  if (positionals[0] !== undefined && isPaymentRequestText(positionals[0])) {
+    if (positionals.length > 1) throw new UsageError("give PAYEE AMOUNT or a scryp: payment request, not both");
+    const parsed = parsePaymentRequest(positionals[0]);
+    if (!parsed.ok) throw new UsageError(`payment request: ${parsed.message}`);
+    return { payeeHex: parsed.request.payee, amount: parsed.request.amount };
+  }
+  if (positionals.length < 2) throw new UsageError("pay needs PAYEE and AMOUNT (or a scryp: payment request)");
+  return { payeeHex: value(KeyHexSchema, positionals[0], "PAYEE"), amount: value(AmountSchema, positionals[1], "AMOUNT") };
+}
+
 export async function payCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, { ...TARGET_OPTIONS, http: { type: "boolean" }, wait: { type: "boolean" } }, 2);
   if (values.help) return -1;
-  if (positionals.length < 2) throw new UsageError("pay needs PAYEE and AMOUNT");
-  const payee = fromHex(value(KeyHexSchema, positionals[0], "PAYEE"), 32)!;
-  const amount = value(AmountSchema, positionals[1], "AMOUNT");
-  const seedPath = values.seed === undefined ? DEFAULT_SEED : value(NonEmptySchema, values.seed, "--seed");
+  const o = new Output(values.json === true);
+  const { payeeHex, amount } = payeeAndAmount(positionals);
+  const payee = fromHex(payeeHex, 32)!;
+  const seedPath = seedPathFrom(values);
   const target = targetFrom(values);
   const { keyPair } = loadOrCreateSeed(seedPath);
   const result = await pay({
@@ -58,70 +75,75 @@ export async function payCommand(argv: string[]): Promise<number> {
     clock: systemClock,
     // A wait too short to notice is not worth a line.
     onWait: (ms, address) => {
-      if (ms >= 100) err(`waiting ${(ms / 1000).toFixed(1)} s for ${address} to start accepting (blackout)`);
+      if (ms >= 100) o.note(`waiting ${(ms / 1000).toFixed(1)} s for ${address} to start accepting (blackout)`);
     },
-    onRetry: (address, ms) => err(`${address} is not accepting yet; trying again in ${ms} ms`),
-    onNote: (line) => err(line),
+    onRetry: (address, ms) => o.note(`${address} is not accepting yet; trying again in ${ms} ms`),
+    onNote: (line) => o.note(line),
   });
+  const about = { id: result.id, server: result.server };
   if (result.kind === "unknown") {
-    err(`unknown: ${result.message}`);
-    return PAY_OUTCOME_UNKNOWN_EXIT;
+    return o.fail({ code: result.code, message: result.message, text: `unknown: ${result.message}`, extra: about }, PAY_OUTCOME_UNKNOWN_EXIT);
   }
-  if (result.accepted) {
-    if (result.how !== null) err(`(${result.how})`);
-    out(`accepted: payment ${result.id} (${amount} scryp to ${toHex(payee)}, by ${result.server})`);
-    if (values.wait !== true) return 0;
-    const network = await resolveNetwork(target);
-    err(`waiting for a majority of the ${network.servers.length} server(s) to agree on it…`);
-    const confirmation = await waitForConfirmation(network, result.id, result.timestampMs, CONFIRM_WINDOWS_MAX * network.intervalMs);
-    if (confirmation.kind === "confirmed") {
-      out(`confirmed: ${confirmation.servers} of ${confirmation.of} servers hold it in an agreed checkpoint`);
-      return 0;
-    }
-    if (confirmation.kind === "disappeared") {
-      err(`disappeared: ${confirmation.servers} of ${confirmation.of} servers agreed on the ledger without it (its window found no consensus); pay again`);
-      return 1;
-    }
-    err(`not confirmed in time: ${confirmation.detail}`);
-    return 1;
+  if (result.kind === "rejected") {
+    return o.fail({ code: result.code, message: result.message, text: `rejected: ${result.code}: ${result.message} (payment ${result.id}, server ${result.server})`, extra: about });
   }
-  err(`rejected: ${result.code}: ${result.message} (payment ${result.id}, server ${result.server})`);
-  return 1;
+  const accepted = { id: result.id, payer: toHex(keyPair.publicKey), payee: payeeHex, amount, server: result.server, timestamp: result.timestampMs, how: result.how };
+  if (result.how !== null) o.note(`(${result.how})`);
+  o.line(`accepted: payment ${result.id} (${amount} scryp to ${payeeHex}, by ${result.server})`);
+  if (values.wait !== true) {
+    o.document({ status: "accepted", ...accepted });
+    return 0;
+  }
+  const network = await resolveNetwork(target);
+  o.note(`waiting for a majority of the ${network.servers.length} server(s) to agree on it…`);
+  const confirmation = await waitForConfirmation(network, result.id, result.timestampMs, CONFIRM_WINDOWS_MAX * network.intervalMs);
+  if (confirmation.kind === "confirmed") {
+    o.line(`confirmed: ${confirmation.servers} of ${confirmation.of} servers hold it in an agreed checkpoint`);
+    o.document({ status: "confirmed", ...accepted, servers: confirmation.servers, of: confirmation.of });
+    return 0;
+  }
+  if (confirmation.kind === "disappeared") {
+    const message = `${confirmation.servers} of ${confirmation.of} servers agreed on the ledger without it (its window found no consensus); pay again`;
+    return o.fail({ code: "DISAPPEARED", message: `payment ${result.id} disappeared: ${message}`, text: `disappeared: ${message}`, extra: about });
+  }
+  return o.fail({ code: "NOT_CONFIRMED", message: `payment ${result.id} was accepted but not confirmed in time: ${confirmation.detail}`, text: `not confirmed in time: ${confirmation.detail}`, extra: about });
+}
+
+function answerToJson(a: ServerAnswer) {
+  if (a.kind === "balance") return { server: a.server, balance: a.balance };
+  if (a.kind === "no-account") return { server: a.server, balance: null };
+  return { server: a.server, error: a.message };
+}
+
+/** The account a command is about: ID when given, else the seed's own (never creating a seed). */
+export function accountFrom(id: string | undefined, values: { seed?: string }): string {
+  if (id !== undefined) return value(KeyHexSchema, id, "ID");
+  return toHex(loadSeed(seedPathFrom(values)).publicKey);
 }
 
 export async function balanceCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, TARGET_OPTIONS, 1);
   if (values.help) return -1;
-  let idHex: string;
-  if (positionals[0] !== undefined) {
-    idHex = value(KeyHexSchema, positionals[0], "ID");
-  } else {
-    const seedPath = values.seed === undefined ? DEFAULT_SEED : value(NonEmptySchema, values.seed, "--seed");
-    idHex = toHex(loadSeed(seedPath).publicKey);
-  }
+  const o = new Output(values.json === true);
+  const idHex = accountFrom(positionals[0], values);
   const target = targetFrom(values);
   const answers = await askAllBalances(target, idHex);
   // A value counts when a strict majority of the servers asked report it.
-  const tally = new Map<string, number>();
+  const tally = balanceTally(answers);
   for (const a of answers) {
-    const key = a.kind === "balance" ? String(a.balance) : a.kind === "no-account" ? "none" : null;
-    if (key !== null) tally.set(key, (tally.get(key) ?? 0) + 1);
+    if (a.kind === "error") o.note(`server ${a.server} did not answer: ${a.message}`);
+    else if (tally.disagreeing.includes(a)) o.note(`server ${a.server} disagrees: ${a.kind === "balance" ? `${a.balance} scryp` : "no account"}`);
   }
-  const majority = [...tally.entries()].find(([, n]) => n * 2 > answers.length)?.[0];
-  for (const a of answers) {
-    if (a.kind === "error") err(`server ${a.server} did not answer: ${a.message}`);
-    else if (majority !== undefined && (a.kind === "balance" ? String(a.balance) : "none") !== majority) {
-      err(`server ${a.server} disagrees: ${a.kind === "balance" ? `${a.balance} scryp` : "no account"}`);
-    }
+  const servers = answers.map(answerToJson);
+  if (tally.kind === "no-majority") {
+    const message = `no majority of the ${answers.length} server(s) agrees on the balance of ${idHex}`;
+    return o.fail({ code: "NO_MAJORITY", message, text: message, extra: { servers } });
   }
-  if (majority === undefined) {
-    err(`no majority of the ${answers.length} server(s) agrees on the balance of ${idHex}`);
-    return 1;
+  if (tally.kind === "no-account") {
+    const message = `account ${idHex} does not exist (it has never received a payment)`;
+    return o.fail({ code: "UNKNOWN_ACCOUNT", message, text: message });
   }
-  if (majority === "none") {
-    err(`account ${idHex} does not exist (it has never received a payment)`);
-    return 1;
-  }
-  out(`${majority} scryp (account ${idHex})`);
+  o.line(`${tally.balance} scryp (account ${idHex})`);
+  o.document({ id: idHex, balance: tally.balance, servers });
   return 0;
 }

@@ -6,13 +6,24 @@ Usage: scryp <command> [options]
 Commands:
   node      run a server node (UDP and HTTP on one port)
   keygen    create a seed file if missing and print its public key
-  pay       pay an amount to an account
+  pay       pay an amount to an account (or a scryp: payment request)
   balance   show an account's balance
+  history   show an account's payments, newest first, with their status
+  tx        show one payment's lifecycle across the servers
+  status    show the network now: window, alpha, beta, agreement, each server
+  request   print a payment request (scryp: URI and QR code) for your account
   devnet    run a whole network on this machine (N nodes on loopback) to try scryp out
 
 Options:
   --version  print the version and the git commit
   --help     show help (also: scryp <command> --help)
+
+keygen, pay, balance, history, tx, status and request take --json: one JSON document on stdout,
+an error as {"error":{"code","message"}} on stderr, the same exit status.
+`;
+
+const JSON_HELP = `  --json          print one JSON document on stdout; errors as {"error":{"code","message"}} on
+                  stderr (nothing else there); the same exit status
 `;
 
 export const COMMAND_HELP: Record<string, string> = {
@@ -29,14 +40,15 @@ payments over UDP and the HTTP API on the same port.
   --host ADDR     address to listen on (default: from the network file; 127.0.0.1 without one)
   --log FORMAT    text (default) or json
 `,
-  keygen: `Usage: scryp keygen [--seed FILE]
+  keygen: `Usage: scryp keygen [--seed FILE] [--json]
 
 Creates the seed file if it is missing (32 random bytes, mode 0600, never overwritten) and prints
-the public key: the account id, 64 hex digits.
+the public key: the account id, 64 hex digits. With --json: {"id","seed","created"}.
 
-  --seed FILE  the seed file (default: .seed)
-`,
-  pay: `Usage: scryp pay PAYEE AMOUNT [--network FILE | --node URL] [--seed FILE] [--http] [--wait]
+  --seed FILE     the seed file (default: .seed)
+${JSON_HELP}`,
+  pay: `Usage: scryp pay PAYEE AMOUNT [--network FILE | --node URL] [--seed FILE] [--http] [--wait] [--json]
+       scryp pay scryp:PAYEE?amount=AMOUNT [options]
 
 Signs a payment of AMOUNT whole scryp from the seed's account to PAYEE (64 hex digits) and sends
 it to the server accepting payments now (computed from the clock and the network file; a blackout
@@ -48,21 +60,81 @@ most 3 windows) and pays again through the next alpha only once the payment is k
 been accepted. Exit 1: rejected; exit 3: the outcome could not be found out (nothing more was paid;
 the message says how to check).
 
+A payment request (from \`scryp request\`) can stand in for PAYEE AMOUNT:
+scryp:<payee, 64 lowercase hex>?amount=<1..4294967295>, nothing else (another parameter is refused).
+
+With --json: {"status":"accepted"|"confirmed","id","payer","payee","amount","server","timestamp",
+"how"} (confirmed adds "servers","of"); a refusal is {"error":{"code","message","id","server"}}
+with the server's code (OUTCOME_UNKNOWN with exit 3; DISAPPEARED, NOT_CONFIRMED after --wait).
+
   --network FILE  the network file (default: scryp-data/network.json)
   --node URL      send to this node instead, e.g. http://127.0.0.1:7400
   --seed FILE     the payer's seed (default: .seed)
   --http          send over HTTP instead of UDP
   --wait          then wait until a majority of servers agree on it (or report that it disappeared)
-`,
-  balance: `Usage: scryp balance [ID] [--network FILE | --node URL] [--seed FILE]
+${JSON_HELP}`,
+  balance: `Usage: scryp balance [ID] [--network FILE | --node URL] [--seed FILE] [--json]
 
 Prints the balance of account ID (default: the seed's own account), as a majority of the servers
-report it.
+report it. With --json: {"id","balance","servers":[{"server","balance"} or {"server","error"}]}
+(balance null: that server has no such account); errors UNKNOWN_ACCOUNT, NO_MAJORITY.
 
   --network FILE  the network file (default: scryp-data/network.json)
   --node URL      ask this node only, e.g. http://127.0.0.1:7400
   --seed FILE     the seed whose account to show when ID is not given (default: .seed)
-`,
+${JSON_HELP}`,
+  history: `Usage: scryp history [ID] [--limit N] [--network FILE | --node URL] [--seed FILE] [--json]
+
+Prints the payments of account ID (default: the seed's own account), newest first, merged from
+every server: time signed, +amount received or -amount paid, the other account, status, window and
+payment id. Status: agreed (a majority of the servers hold it in an agreed checkpoint), pending
+(its window is not agreed by a majority yet) or disappeared (a majority agreed its window without
+it: it can never apply). With --node, as that one node sees it. Exit 1 when no server answers or
+none knows the account (UNKNOWN_ACCOUNT).
+
+With --json: {"id","limit","payments":[{"id","timestamp","window","amount","payer","payee",
+"direction":"in"|"out","status","servers"}],"servers":[{"server","reachable"}]}.
+
+  --limit N       show at most N payments (default: 20; at most 500)
+  --network FILE  the network file (default: scryp-data/network.json)
+  --node URL      ask this node only, e.g. http://127.0.0.1:7400
+  --seed FILE     the seed whose account to show when ID is not given (default: .seed)
+${JSON_HELP}`,
+  tx: `Usage: scryp tx ID [--network FILE | --node URL] [--json]
+
+Prints one payment's lifecycle across the servers: its amount, payer, payee and window, each
+server's answer (holds it since when, or not; the last window it agreed) and where it stands:
+agreed (a majority hold it in an agreed checkpoint), pending, or disappeared (a majority agreed its
+window without it: pay again). Final: not yet available — scryp has no finality beyond a
+majority's agreement yet (another issue adds it); --json reports "final": null. Exit 0 when a
+server holds it; exit 1 when none does (NOT_FOUND) or none answers (UNREACHABLE).
+
+With --json: {"id","payment":{…},"state","final":null,"holding","agreedWith","agreedWithout","of",
+"servers":[{"server","reachable","holds","agreedWindow","acceptedAt"}]}.
+
+  --network FILE  the network file (default: scryp-data/network.json)
+  --node URL      ask this node only, e.g. http://127.0.0.1:7400
+${JSON_HELP}`,
+  status: `Usage: scryp status [--network FILE] [--json]
+
+Prints the network now: the window, alpha and beta by this machine's clock and the network file,
+the time to the next switch of roles, the last agreed window (and how many servers are at it), and
+for each server whether it answers, its clock offset (its clock minus this machine's, less half
+the round trip; ± that half), its role, its agreed window and its last vote (agrees, disagrees,
+missing, or ahead of the last agreed). Final: not yet available — scryp has no finality beyond a
+majority's agreement yet (another issue adds it); --json reports "final": null. Exit 1 when no
+server answers (UNREACHABLE).
+
+  --network FILE  the network file (default: scryp-data/network.json)
+${JSON_HELP}`,
+  request: `Usage: scryp request AMOUNT [--seed FILE] [--json]
+
+Prints a payment request for AMOUNT whole scryp to the seed's own account, as a URI and as a QR
+code for a phone: scryp:<account id>?amount=AMOUNT. The payer runs \`scryp pay <URI>\`.
+With --json: {"uri","payee","amount"} (no QR code).
+
+  --seed FILE     the seed of the account to be paid (default: .seed; never created)
+${JSON_HELP}`,
   devnet: `Usage: scryp devnet [--nodes N] [--interval D] [--blackout D] [--dir DIR] [--port N]
 
 Runs a whole network on this machine to try scryp out: one \`scryp node\` child process per server

@@ -4,6 +4,8 @@ import { MAIN_HELP, COMMAND_HELP } from "./help.ts";
 import { UsageError } from "./args.ts";
 import { nodeCommand } from "./node-command.ts";
 import { keygenCommand, payCommand, balanceCommand } from "./client-commands.ts";
+import { historyCommand, txCommand, statusCommand, requestCommand } from "./query-commands.ts";
+import { JSON_COMMANDS, errorDocument, jsonRequested } from "./output.ts";
 import { devnetCommand } from "./devnet-command.ts";
 import { VERSION, COMMIT } from "../version.ts";
 import { NetworkFileError } from "../core/network.ts";
@@ -19,11 +21,23 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number | "running"> |
   keygen: keygenCommand,
   pay: payCommand,
   balance: balanceCommand,
+  history: historyCommand,
+  tx: txCommand,
+  status: statusCommand,
+  request: requestCommand,
   devnet: devnetCommand,
 };
 
-/** Errors the user can act on: printed as one plain line, exit 1. Anything else is a bug. */
-const OPERATING_ERRORS = [NetworkFileError, SeedFileError, NodeStartError, GenesisMismatchError, UnreachableError, NoReplyError, DataDirLockedError];
+/** Errors the user can act on: printed as one plain line, exit 1, with the code --json gives them. Anything else is a bug. */
+const OPERATING_ERRORS: [new (...args: never[]) => Error, string][] = [
+  [NetworkFileError, "NETWORK_FILE"],
+  [SeedFileError, "SEED_FILE"],
+  [NodeStartError, "NODE_START"],
+  [GenesisMismatchError, "GENESIS_MISMATCH"],
+  [UnreachableError, "UNREACHABLE"],
+  [NoReplyError, "NO_REPLY"],
+  [DataDirLockedError, "DATA_DIR_LOCKED"],
+];
 
 async function main(argv: string[]): Promise<number | "running"> {
   const [command, ...rest] = argv;
@@ -50,20 +64,23 @@ async function main(argv: string[]): Promise<number | "running"> {
   return status;
 }
 
-main(process.argv.slice(2)).then(
+const argv = process.argv.slice(2);
+// A command that takes --json reports its errors as one JSON document too (output.ts).
+const json = argv[0] !== undefined && JSON_COMMANDS.has(argv[0]) && jsonRequested(argv.slice(1));
+
+function failWith(code: string, message: string, text: string, exitCode: number): never {
+  process.stderr.write(json ? JSON.stringify(errorDocument(code, message)) + "\n" : text + "\n");
+  process.exit(exitCode);
+}
+
+main(argv).then(
   (status) => {
     if (status !== "running") process.exit(status);
   },
   (e: unknown) => {
-    if (e instanceof UsageError) {
-      process.stderr.write(`scryp: ${e.message} (see scryp --help)\n`);
-      process.exit(2);
-    }
-    if (OPERATING_ERRORS.some((cls) => e instanceof cls)) {
-      process.stderr.write(`scryp: ${(e as Error).message}\n`);
-      process.exit(1);
-    }
-    process.stderr.write(`scryp: internal error: ${(e as Error).stack ?? String(e)}\n`);
-    process.exit(70);
+    if (e instanceof UsageError) failWith("USAGE", e.message, `scryp: ${e.message} (see scryp --help)`, 2);
+    const operating = OPERATING_ERRORS.find(([cls]) => e instanceof cls);
+    if (operating !== undefined) failWith(operating[1], (e as Error).message, `scryp: ${(e as Error).message}`, 1);
+    failWith("INTERNAL", String(e), `scryp: internal error: ${(e as Error).stack ?? String(e)}`, 70);
   },
 );

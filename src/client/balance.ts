@@ -27,3 +27,27 @@ export async function askAllBalances(target: Target, idHex: string): Promise<Ser
   const servers = target.kind === "node" ? [nodeEntry(target.url)] : target.network.servers;
   return Promise.all(servers.map((s) => askBalance(s, idHex)));
 }
+
+export type BalanceTally =
+  | { readonly kind: "balance"; readonly balance: number; readonly disagreeing: readonly ServerAnswer[]; readonly unanswered: readonly ServerAnswer[] }
+  | { readonly kind: "no-account"; readonly disagreeing: readonly ServerAnswer[]; readonly unanswered: readonly ServerAnswer[] }
+  | { readonly kind: "no-majority"; readonly disagreeing: readonly ServerAnswer[]; readonly unanswered: readonly ServerAnswer[] };
+
+/**
+ * What a strict majority of the servers asked report (a balance, or no account), naming those
+ * that report otherwise and those that did not answer. Pure.
+ */
+export function balanceTally(answers: readonly ServerAnswer[]): BalanceTally {
+  const keyOf = (a: ServerAnswer) => (a.kind === "balance" ? String(a.balance) : a.kind === "no-account" ? "none" : null);
+  const tally = new Map<string, number>();
+  for (const a of answers) {
+    const key = keyOf(a);
+    if (key !== null) tally.set(key, (tally.get(key) ?? 0) + 1);
+  }
+  const majority = [...tally.entries()].find(([, n]) => n * 2 > answers.length)?.[0];
+  const unanswered = answers.filter((a) => a.kind === "error");
+  const disagreeing = majority === undefined ? [] : answers.filter((a) => a.kind !== "error" && keyOf(a) !== majority);
+  if (majority === undefined) return { kind: "no-majority", disagreeing, unanswered };
+  if (majority === "none") return { kind: "no-account", disagreeing, unanswered };
+  return { kind: "balance", balance: Number(majority), disagreeing, unanswered };
+}

@@ -33,9 +33,10 @@ export interface FundedNode {
 
 /**
  * Writes a one-server network file whose genesis gives `funded` their balances and the server the
- * rest of the supply, and starts the binary on it in `dir` on a free port.
+ * rest of the supply, and starts the binary on it in `dir` on a free port. `networkFields` adds
+ * fields to the network file (e.g. a short interval).
  */
-export async function startFundedNode(dir: string, funded: [KeyPair, number][], extraArgs: string[] = []): Promise<FundedNode> {
+export async function startFundedNode(dir: string, funded: [KeyPair, number][], extraArgs: string[] = [], networkFields: Record<string, unknown> = {}): Promise<FundedNode> {
   const port = await freePort();
   const genesis: Record<string, number> = {};
   let rest = SUPPLY;
@@ -45,7 +46,7 @@ export async function startFundedNode(dir: string, funded: [KeyPair, number][], 
   }
   genesis[hexOf(SERVER)] = rest;
   const networkPath = join(dir, "network.json");
-  writeJson(networkPath, { servers: [{ key: hexOf(SERVER), address: `${HOST}:${port}` }], genesis });
+  writeJson(networkPath, { servers: [{ key: hexOf(SERVER), address: `${HOST}:${port}` }], genesis, ...networkFields });
   const serverSeedPath = join(dir, "server.seed");
   writeSeed(serverSeedPath, SERVER);
   const dataDir = join(dir, "data");
