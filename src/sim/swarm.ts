@@ -129,10 +129,16 @@ export function runSeed(run: SeedRun): SeedResult {
     }
     sim.heal();
     sim.endCrashes();
-    sim.runWindows(QUIET_WINDOWS);
+    // Quiet windows, ending 300 ms into a window: after the previous window's consensus, before
+    // the blackout (at an arbitrary instant a vote may still be on its way).
+    sim.runUntil((Math.floor(sim.nowMs / INTERVAL_MS) + QUIET_WINDOWS) * INTERVAL_MS + 300);
     sim.checkSafety();
     const converged = sim.converged();
-    if (!converged.ok) return result("did-not-converge", `seed ${run.seed}: not converged ${QUIET_WINDOWS} quiet windows after healing: ${converged.detail}`);
+    const lastWindow = Math.floor(sim.nowMs / INTERVAL_MS) - 1;
+    const behind = sim.servers.filter((s) => s.coordinator.agreed.window !== lastWindow).map((s) => s.index);
+    if (!converged.ok || behind.length > 0) {
+      return result("did-not-converge", `seed ${run.seed}: ${QUIET_WINDOWS} quiet windows after healing, not every server at window ${lastWindow}: ${converged.detail}`);
+    }
     return result(null, null);
   } catch (e) {
     if (e instanceof InvariantViolation) return result(e.invariant, e.message);
