@@ -1,44 +1,70 @@
-// `bun run simulate [--seed N] [--servers 3] [--windows 200] [--loss 0.05]`: runs the consensus
-// simulator with random payments and a lossy network, checks every invariant, prints a summary.
-// A failure prints its seed; the same command with that seed replays it exactly.
+// The consensus simulator from the command line (src/sim/swarm.ts):
+//   bun run simulate --seed N [--servers 3|5] [--seconds T] [--harsh] [--verbose]
+//     replays one seed: its fault mix, traffic, healing; prints what happened; exit 1 on a failure.
+//   bun run simulate --seeds N [--servers 3|5] [--seconds T] [--harsh]
+//     runs N fresh random seeds, each with its own random fault mix; prints every failing seed
+//     with the invariant it broke and the command that replays it; exit 1 if any failed.
+// Without --servers a swarm alternates 3 and 5 servers. --harsh uses the mix known to break the
+// protocol's open limit now and then (see src/sim/swarm.ts).
 import { parseArgs } from "node:util";
-import { Simulation } from "../src/sim/simulator.ts";
-import { createLogger } from "../src/node/log.ts";
+import { describeMix, freshSeed, replayCommand, runSeed, type SeedResult, type SeedRun } from "../src/sim/swarm.ts";
 
 const { values } = parseArgs({
   options: {
-    seed: { type: "string", default: String(Date.now() % 1_000_000) },
-    servers: { type: "string", default: "3" },
-    windows: { type: "string", default: "200" },
-    loss: { type: "string", default: "0.05" },
+    seed: { type: "string" },
+    seeds: { type: "string" },
+    servers: { type: "string" },
+    seconds: { type: "string", default: "60" },
+    harsh: { type: "boolean", default: false },
     verbose: { type: "boolean", default: false },
   },
 });
-const seed = Number(values.seed);
-const sim = new Simulation({
-  seed,
-  servers: Number(values.servers),
-  lossRate: Number(values.loss),
-  ...(values.verbose ? { log: createLogger("text") } : {}),
-});
-const started = performance.now();
-try {
-  sim.randomTraffic(Number(values.windows), 10);
-  sim.checkSafety();
-  // Heal the network and let it settle: everyone must end at the same agreed state.
-  sim.dropRules = [];
-  Object.assign(sim, { lossRate: 0 });
-  sim.runWindows(4);
-  sim.checkSafety();
-  const c = sim.converged();
-  console.log(
-    `seed ${seed}: ${values.windows} windows, ${sim.stats.accepted}/${sim.stats.submitted} payments accepted, ` +
-      `${sim.stats.dropped}/${sim.stats.messages} messages dropped, ${(performance.now() - started).toFixed(0)} ms`,
-  );
-  console.log(`rejections: ${JSON.stringify(Object.fromEntries(sim.stats.rejected))}`);
-  console.log(c.ok ? "converged: " : "NOT CONVERGED: ", c.detail);
-  for (const s of sim.servers) console.log(`server ${s.index}:`, JSON.stringify(s.coordinator.counters));
-  process.exit(c.ok ? 0 : 1);
-} finally {
-  sim.close();
+
+function fail(message: string): never {
+  console.error(message);
+  process.exit(2);
 }
+
+const seconds = Number(values.seconds);
+if (!Number.isInteger(seconds) || seconds < 1 || seconds > 3_600) fail("--seconds must be a whole number of simulated seconds, 1..3600");
+const serversGiven = values.servers === undefined ? null : Number(values.servers);
+if (serversGiven !== null && serversGiven !== 3 && serversGiven !== 5) fail("--servers must be 3 or 5");
+const mode = values.harsh ? "harsh" : "ci";
+
+function report(r: SeedResult): void {
+  const s = r.stats;
+  const summary = s
+    ? `${s.accepted}/${s.submitted} payments accepted, ${r.agreedSomewhere} acknowledged and agreed, ${s.dropped}/${s.messages} messages dropped, ` +
+      `${s.duplicated} duplicated, ${s.replayed} replayed, ${s.crashes} crashes, ${s.events} events`
+    : "";
+  const head = `seed ${r.run.seed} (${r.run.servers} servers, ${r.run.seconds} s${r.run.mode === "harsh" ? ", harsh" : ""}): ${r.ok ? "ok" : `FAILED (${r.failure})`} in ${r.wallMs.toFixed(0)} ms`;
+  console.log(`${head}${summary ? ` — ${summary}` : ""}`);
+  if (values.verbose || !r.ok) console.log(`  mix: ${describeMix(r.mix)}`);
+  if (!r.ok) {
+    console.log(`  ${r.message}`);
+    console.log(`  replay: ${replayCommand(r.run)}`);
+  }
+}
+
+if (values.seed !== undefined) {
+  const seed = Number(values.seed);
+  if (!Number.isSafeInteger(seed) || seed < 0) fail("--seed must be a whole number ≥ 0");
+  const run: SeedRun = { seed, servers: (serversGiven ?? 3) as 3 | 5, seconds, mode };
+  const r = runSeed(run);
+  report(r);
+  process.exit(r.ok ? 0 : 1);
+}
+
+const count = Number(values.seeds ?? "20");
+if (!Number.isInteger(count) || count < 1) fail("--seeds must be a whole number ≥ 1");
+const failed: SeedResult[] = [];
+const started = performance.now();
+for (let i = 0; i < count; i++) {
+  const run: SeedRun = { seed: freshSeed(), servers: (serversGiven ?? (i % 2 === 0 ? 3 : 5)) as 3 | 5, seconds, mode };
+  const r = runSeed(run);
+  report(r);
+  if (!r.ok) failed.push(r);
+}
+console.log(`\n${count} seeds in ${((performance.now() - started) / 1000).toFixed(1)} s: ${count - failed.length} ok, ${failed.length} failed`);
+for (const r of failed) console.log(`  seed ${r.run.seed}: ${r.failure} — replay: ${replayCommand(r.run)}`);
+process.exit(failed.length === 0 ? 0 : 1);

@@ -63,6 +63,12 @@ export interface IntakeOptions {
   readonly onError?: (error: unknown) => void;
   /** Worker threads for signature checks; without, they run on this thread. */
   readonly verifyPool?: VerifyPool;
+  /**
+   * Runs `fn` after the current event, at the node's own pace: how a dispatch to the workers and
+   * a commit group are started. A process passes setImmediate (the default); the simulator
+   * schedules an event of simulated time, so a commit lands after other events as in a process.
+   */
+  readonly defer?: (fn: () => void) => void;
 }
 
 /** Where a submission came from when the adapter does not say (tests, in-process callers). */
@@ -122,7 +128,11 @@ export class PaymentIntake {
     commitSeconds: new Histogram(COMMIT_SECONDS_BUCKETS),
   };
 
-  constructor(private readonly options: IntakeOptions) {}
+  private readonly defer: (fn: () => void) => void;
+
+  constructor(private readonly options: IntakeOptions) {
+    this.defer = options.defer ?? ((fn) => void setImmediate(fn));
+  }
 
   /**
    * Checks and queues one payment; `done` is called exactly once, after the commit for
@@ -238,7 +248,7 @@ export class PaymentIntake {
   private scheduleDispatch(): void {
     if (this.dispatchScheduled) return;
     this.dispatchScheduled = true;
-    setImmediate(() => {
+    this.defer(() => {
       this.dispatchScheduled = false;
       this.dispatch();
     });
@@ -290,7 +300,7 @@ export class PaymentIntake {
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    setImmediate(() => {
+    this.defer(() => {
       this.flushScheduled = false;
       this.commitQueued();
     });

@@ -12,7 +12,7 @@ import * as v from "valibot";
 import { peerLimits } from "../core/consensus/peer-limits.ts";
 import { PAYMENT_SIZE_BYTES, RESYNC_ANSWERS_IN_FLIGHT_MAX, RESYNC_ROW_BYTES, RESYNC_ROWS_PER_CHUNK } from "../core/limits.ts";
 import { sendError } from "./http-errors.ts";
-import type { Coordinator, Effect } from "../core/consensus/coordinator.ts";
+import type { Coordinator, Effect, ReceiveResult } from "../core/consensus/coordinator.ts";
 import type { Ledger } from "../ledger/ledger.ts";
 import type { Clock } from "../core/clock.ts";
 import type { Network } from "../core/network.ts";
@@ -59,8 +59,8 @@ export interface PeerApiDeps {
   readonly verify: Verify;
   readonly faults: Faults;
   readonly run: (effects: Effect[]) => void;
-  /** Starts checking relayed signatures in slices between other work. */
-  readonly schedulePreverify: () => void;
+  /** Hands a peer message to the node (compose.ts: the coordinator, then relayed signatures in slices). */
+  readonly receive: (bytes: Uint8Array) => ReceiveResult;
 }
 
 export function createPeerApi(deps: PeerApiDeps): Hono<{ Variables: PeerGuardVariables }> {
@@ -94,9 +94,8 @@ export function createPeerApi(deps: PeerApiDeps): Hono<{ Variables: PeerGuardVar
       // The message must be the authenticated sender's own (its key sits at a fixed offset; the
       // coordinator checks the message's own signature).
       if (!messageFrom(bytes, sender.key)) return reject("the message is not signed by the server that sent the request");
-      const result = deps.coordinator.receive(bytes, deps.clock.now());
+      const result = deps.receive(bytes);
       deps.run(result.effects);
-      if (deps.coordinator.preverifyPending > 0) deps.schedulePreverify();
       if (!result.ok) return reject(result.reason);
       return c.json({ ok: true });
     },

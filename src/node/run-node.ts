@@ -9,14 +9,14 @@ import { toHex } from "../core/bytes.ts";
 import { systemClock, type Clock } from "../core/clock.ts";
 import { Ledger } from "../ledger/ledger.ts";
 import { openLedger } from "./open-ledger.ts";
-import { PaymentIntake } from "./payment-intake.ts";
+import type { PaymentIntake } from "./payment-intake.ts";
+import { composeNode, TICK_MS } from "./compose.ts";
 import { VerifyPool } from "./verify-pool.ts";
 import { availableParallelism } from "node:os";
 import { verifySignature } from "../core/verify.ts";
 import { createHttpApi } from "./http-api.ts";
 import { startUdpServer } from "./udp-server.ts";
-import { acceptingWindowAt, type ScheduleParams } from "../core/schedule.ts";
-import { Coordinator } from "../core/consensus/coordinator.ts";
+import type { Coordinator } from "../core/consensus/coordinator.ts";
 import { createPeerApi } from "./peer-api.ts";
 import { PeerLink } from "./peer-link.ts";
 import { createStatusPage } from "./status-page.tsx";
@@ -27,7 +27,6 @@ import { Faults, FAULT_LOG_INTERVAL_MS } from "./faults.ts";
 import { VERSION, COMMIT } from "../version.ts";
 import { raiseAndLogFileLimit } from "./fd-limit.ts";
 import { HTTP_IDLE_TIMEOUT_S } from "../core/limits.ts";
-import { windowFullMessage } from "../core/window-full.ts";
 import { peerLimits } from "../core/consensus/peer-limits.ts";
 import { StorageError } from "../core/errors.ts";
 import { StorageMonitor, STORAGE_CHECK_INTERVAL_MS } from "./storage-monitor.ts";
@@ -38,13 +37,9 @@ export const NETWORK_FILE_NAME = "network.json";
 export const LEDGER_FILE_NAME = "ledger.sqlite";
 /** Bun's request body bound is this far above the largest body a route takes (see Bun.serve below). */
 const HTTP_BODY_BOUND_MARGIN_BYTES = 1024 * 1024;
-/** How often the coordinator looks at the clock: the precision of handovers and deadlines. */
-const TICK_MS = 50;
 /** Peer clocks are compared a few seconds after start (peers starting too), then every minute. */
 const CLOCK_CHECK_FIRST_MS = 5_000;
 const CLOCK_CHECK_INTERVAL_MS = 60_000;
-/** Relayed payments checked per slice: ~20 ms of work, so requests are never kept waiting long. */
-const PREVERIFY_SLICE = 500;
 
 export interface NodeConfig {
   readonly networkPath?: string;
@@ -134,43 +129,30 @@ async function startLocked(config: NodeConfig, keyPair: { seed: Uint8Array; publ
   // A full disk or an I/O error stops the accepting, not the node (src/node/storage-monitor.ts).
   const storage = new StorageMonitor(ledger, config.dataDir, clock, log);
   ledger.onStorageError = (e) => storage.noteError(e);
-  const schedule: ScheduleParams = { serverCount: network.servers.length, intervalMs: network.intervalMs, blackoutMs: network.blackoutMs };
-  // The intake asks the coordinator whether to accept; the coordinator flushes the intake before
-  // a handover. Each needs the other, so the intake is bound after construction.
-  let intakeRef: PaymentIntake | null = null;
-  const coordinator = new Coordinator({
+  // Signature checks on the other cores: one worker per core beyond this thread's.
+  const verifyPool = new VerifyPool(Math.max(1, availableParallelism() - 1));
+  // The ledger, coordinator and intake, wired as the simulator wires them (compose.ts). The
+  // storage comes first in the gate: a node that cannot write says so, whatever its role.
+  const node = composeNode({
     network,
     selfIndex: index,
     seed: keyPair.seed,
     ledger,
+    clock,
     verify: verifySignature,
     log,
-    flushIntake: () => intakeRef?.flush(),
-    onStorageError: (what, e) => faults.record("storage_failing", "coordinator", `${what} not stored, will retry: ${e.message}`),
-  });
-  // The storage comes first: a node that cannot write says so, whatever its role.
-  const gate = (nowMs: number) => storage.refusal() ?? coordinator.gate(nowMs);
-  const consensusStatus = (nowMs: number) => ({ ...coordinator.status(nowMs), accepting: gate(nowMs) === null });
-  // Signature checks on the other cores: one worker per core beyond this thread's.
-  const verifyPool = new VerifyPool(Math.max(1, availableParallelism() - 1));
-  const intake = new PaymentIntake({
+    defer: (fn) => void setImmediate(fn),
     verifyPool,
-    ledger,
-    clock,
-    skewMs: network.skewMs,
-    verify: verifySignature,
-    gate,
-    windowAt: (nowMs) => acceptingWindowAt(nowMs, schedule),
-    capacity: network.capacity,
-    windowFullMessage: (window) => windowFullMessage(network, window),
-    onCommitted: (applied, window) => coordinator.accepted(applied.map((p) => p.bytes), window),
-    onError: (e) => {
+    refusal: () => storage.refusal(),
+    onStorageError: (what, e) => faults.record("storage_failing", "coordinator", `${what} not stored, will retry: ${e.message}`),
+    onCommitError: (e) => {
       // Throttled: under load a failing disk refuses every group.
       if (e instanceof StorageError) faults.record("storage_failing", "ledger", `commit failed; the group was not accepted: ${e.message}`);
       else log.error("ledger", `commit failed; the group was not accepted: ${(e as Error).message}`);
     },
   });
-  intakeRef = intake;
+  const { coordinator, intake, gate } = node;
+  const consensusStatus = (nowMs: number) => ({ ...coordinator.status(nowMs), accepting: gate(nowMs) === null });
   const peers = new PeerLink(network, index, coordinator, clock, log, keyPair.seed, () => storage.ok);
 
   const app = createHttpApi({
@@ -183,17 +165,7 @@ async function startLocked(config: NodeConfig, keyPair: { seed: Uint8Array; publ
     faults,
     statusExtra: () => ({ ...consensusStatus(clock.now()), storage: storage.status() }),
   });
-  // Relayed signatures are checked in slices of PREVERIFY_SLICE, yielding to I/O in between.
-  let preverifyScheduled = false;
-  const schedulePreverify = () => {
-    if (preverifyScheduled) return;
-    preverifyScheduled = true;
-    setImmediate(function slice() {
-      if (coordinator.preverify(PREVERIFY_SLICE, clock.now()) > 0) setImmediate(slice);
-      else preverifyScheduled = false;
-    });
-  };
-  app.route("/peer", createPeerApi({ coordinator, ledger, network, selfIndex: index, clock, verify: verifySignature, faults, run: peers.run, schedulePreverify }));
+  app.route("/peer", createPeerApi({ coordinator, ledger, network, selfIndex: index, clock, verify: verifySignature, faults, run: peers.run, receive: node.receive }));
   const peerClocks = new PeerClocks(network, index, clock);
   app.route(
     "/",
@@ -236,7 +208,7 @@ async function startLocked(config: NodeConfig, keyPair: { seed: Uint8Array; publ
   log.info("node", `serving UDP and HTTP on ${host}:${port}`, { servers: network.servers.length, index });
   // The schedule runs from this server's own clock; a tick every TICK_MS drives handovers,
   // deadlines and catch-up.
-  const ticker = setInterval(() => peers.run(coordinator.tick(clock.now())), TICK_MS);
+  const ticker = setInterval(() => peers.run(node.tick()), TICK_MS);
   // Every server runs the schedule from its own clock: warn when a peer's is off by more than
   // half the skew (then two servers may both believe they are alpha near a switch).
   const clockCheck = () =>
@@ -252,7 +224,7 @@ async function startLocked(config: NodeConfig, keyPair: { seed: Uint8Array; publ
   const storageChecker = setInterval(() => storage.check(clock.now(), intake.pendingCount === 0), STORAGE_CHECK_INTERVAL_MS);
   const clockChecker = network.servers.length > 1 ? setInterval(clockCheck, CLOCK_CHECK_INTERVAL_MS) : null;
   const firstClockCheck = network.servers.length > 1 ? setTimeout(clockCheck, CLOCK_CHECK_FIRST_MS) : null;
-  peers.run(coordinator.tick(clock.now()));
+  peers.run(node.tick());
 
   let stopped = false;
   return {

@@ -1,11 +1,16 @@
 // A deterministic simulator: many scryp servers in one process, with simulated time, per-server
-// clock offsets, and a network that delays, drops and partitions messages. Each server runs the
-// real coordinator, intake and SQLite ledger (in memory); only time and transport are simulated.
-// Everything random comes from one seed, so a failure replays exactly: `bun run simulate --seed N`.
+// clock offsets, and a network that delays, loses, duplicates, replays and partitions messages.
+// Each server runs the node's own composition (src/node/compose.ts: coordinator, intake and a
+// SQLite ledger in memory); only time, transport and crashes are simulated. The intake commits
+// its groups as events of simulated time, as a process does after setImmediate, so a commit can
+// land before or after a handover tick. Every invariant (src/sim/invariants.ts) is checked after
+// every event. Everything random comes from one seed, so a failure replays exactly:
+// `bun run simulate --seed N`.
 import { StorageError } from "../core/errors.ts";
 import { Ledger } from "../ledger/ledger.ts";
-import { Coordinator, type Effect } from "../core/consensus/coordinator.ts";
-import { PaymentIntake, type Outcome } from "../node/payment-intake.ts";
+import type { Coordinator, Effect } from "../core/consensus/coordinator.ts";
+import type { Outcome, PaymentIntake } from "../node/payment-intake.ts";
+import { composeNode, TICK_MS, type ComposedNode } from "../node/compose.ts";
 import { parseNetwork, type Network } from "../core/network.ts";
 import { keyPairFromSeed, type KeyPair } from "../core/keys.ts";
 import { toHex } from "../core/bytes.ts";
@@ -14,7 +19,8 @@ import { verifySignature } from "../core/verify.ts";
 import { acceptingWindowAt, nextAccepting, type ScheduleParams } from "../core/schedule.ts";
 import { silentLogger, type Logger } from "../core/logger.ts";
 import { SUPPLY } from "../core/limits.ts";
-import { windowFullMessage } from "../core/window-full.ts";
+import { EventQueue } from "./event-queue.ts";
+import { Invariants } from "./invariants.ts";
 
 /** A small, fast, seedable PRNG (mulberry32). */
 export function prng(seed: number): () => number {
@@ -28,7 +34,29 @@ export function prng(seed: number): () => number {
   };
 }
 
-export interface SimOptions {
+/** Faults of the network and the servers, each bounded; all drawn from the simulation's seed. */
+export interface FaultOptions {
+  /** Chance that a message is lost (0..1). */
+  readonly lossRate?: number;
+  /** Chance that a peer message (handover, vote, relay) is delivered a second time soon after. */
+  readonly duplicateRate?: number;
+  /** Chance that a peer message is delivered once more much later (up to replayDelayMsMax). */
+  readonly replayRate?: number;
+  readonly replayDelayMsMax?: number;
+  /** Random delay 1..delayMsMax ms: messages overtake each other (reordering). */
+  readonly delayMsMax?: number;
+  /** Extra delay per KiB: a handover of many payments takes longer than a 158-byte vote. */
+  readonly delayMsPerKibibyte?: number;
+  /** Chance per server and simulated second that it crashes (restarted 0.2..restartDelayMsMax later). */
+  readonly crashRatePerSecond?: number;
+  readonly restartDelayMsMax?: number;
+  /** Chance that a server crashes right after a commit group, before its answers leave. */
+  readonly crashAfterCommitRate?: number;
+  /** Random crashes never take down more than this many servers at once. */
+  readonly crashedMax?: number;
+}
+
+export interface SimOptions extends FaultOptions {
   readonly seed: number;
   readonly servers: number;
   readonly accounts?: number;
@@ -39,9 +67,8 @@ export interface SimOptions {
   readonly capacity?: number;
   /** Per-server clock offsets (ms), added to true time. */
   readonly clockOffsetsMs?: readonly number[];
-  /** Chance that a message is lost (0..1). */
-  readonly lossRate?: number;
-  readonly delayMsMax?: number;
+  /** Most ms a deferred step of a node (a commit group, a pre-verify slice) waits: 0..this. */
+  readonly deferMsMax?: number;
   readonly log?: Logger;
 }
 
@@ -49,26 +76,41 @@ export type MessageKind = "handover" | "vote" | "relay" | "certificate" | "resyn
 /** Return true to drop a message from → to. */
 export type DropRule = (from: number, to: number, kind: MessageKind, nowMs: number) => boolean;
 
-interface SimServer {
+export interface SimServer {
   readonly index: number;
   readonly clockOffsetMs: number;
-  ledger: Ledger;
-  coordinator: Coordinator;
-  intake: PaymentIntake;
+  readonly ledger: Ledger;
+  /** The running composition; replaced by a restart. */
+  node: ComposedNode;
+  readonly coordinator: Coordinator;
+  readonly intake: PaymentIntake;
   up: boolean;
+  /** Counts starts: work scheduled by an earlier incarnation (a commit, an answer) is void. */
+  incarnation: number;
   /** Agreed checkpoints seen over the run: window → hash (to check no two servers disagree). */
   readonly agreedHistory: Map<number, string>;
 }
 
-interface Scheduled {
-  readonly atMs: number;
-  readonly seq: number;
-  readonly run: () => void;
+/** A payment a simulated client sent; `outcome` arrives with the server's answer (null until then). */
+export interface SentPayment {
+  readonly bytes: Uint8Array;
+  readonly server: number;
+  readonly sentAtMs: number;
+  outcome: Outcome | "no-server" | null;
 }
 
-const TICK_MS = 50;
 /** Simulated runs start at a fixed, realistic instant (window numbers like the real ones). */
 const START_MS = Date.UTC(2026, 10, 25, 0, 0, 0);
+/** A resync source that has not answered within this is given up for the next (PeerLink's timeout, scaled to simulated windows of ~1 s). */
+const RESYNC_TIMEOUT_MS = 200;
+/** A server's answer to a client (its datagram) takes this long to arrive. */
+const REPLY_DELAY_MS = 1;
+/** Duplicates arrive within this of the original. */
+const DUPLICATE_DELAY_MS_MAX = 30;
+/** At most this many peer messages are kept for late replays (the oldest is forgotten). */
+const REPLAY_KEPT_MAX = 64;
+/** A crashed server is restarted after at least this. */
+const RESTART_DELAY_MS_MIN = 200;
 
 export class Simulation {
   readonly network: Network;
@@ -76,22 +118,46 @@ export class Simulation {
   readonly random: () => number;
   readonly accounts: KeyPair[];
   readonly servers: SimServer[] = [];
+  readonly invariants: Invariants;
   private readonly serverKeys: KeyPair[];
-  private readonly queue: Scheduled[] = [];
+  private readonly queue = new EventQueue();
   private seq = 0;
   nowMs = START_MS;
+  /** Extra loss rules of a test; cleared by heal(). */
   dropRules: DropRule[] = [];
-  readonly stats = { submitted: 0, accepted: 0, rejected: new Map<string, number>(), messages: 0, dropped: 0 };
-  /** Every payment any alpha acknowledged, by hex id. */
+  readonly stats = { submitted: 0, accepted: 0, rejected: new Map<string, number>(), messages: 0, dropped: 0, duplicated: 0, replayed: 0, crashes: 0, events: 0 };
+  /** Every payment a client was told is accepted, by hex id. */
   readonly acknowledged = new Map<string, Uint8Array>();
-  private readonly lossRate: number;
+  private lossRate: number;
+  private duplicateRate: number;
+  private replayRate: number;
+  private crashRatePerSecond: number;
+  private crashAfterCommitRate: number;
   private readonly delayMsMax: number;
+  private readonly delayMsPerKibibyte: number;
+  private readonly replayDelayMsMax: number;
+  private readonly restartDelayMsMax: number;
+  private readonly crashedMax: number;
+  private readonly deferMsMax: number;
+  /** Servers in different groups cannot reach each other until untilMs (true time). */
+  private partitionGroups: { readonly groupOf: readonly number[]; readonly untilMs: number } | null = null;
+  /** Peer messages delivered, kept for a late replay. */
+  private readonly replayable: { from: number; to: number; kind: MessageKind; message: Uint8Array }[] = [];
   private readonly log: Logger;
 
   constructor(readonly options: SimOptions) {
     this.random = prng(options.seed);
     this.lossRate = options.lossRate ?? 0;
+    this.duplicateRate = options.duplicateRate ?? 0;
+    this.replayRate = options.replayRate ?? 0;
+    this.replayDelayMsMax = options.replayDelayMsMax ?? 3_000;
     this.delayMsMax = options.delayMsMax ?? 20;
+    this.delayMsPerKibibyte = options.delayMsPerKibibyte ?? 0;
+    this.crashRatePerSecond = options.crashRatePerSecond ?? 0;
+    this.crashAfterCommitRate = options.crashAfterCommitRate ?? 0;
+    this.restartDelayMsMax = Math.max(RESTART_DELAY_MS_MIN, options.restartDelayMsMax ?? 3_000);
+    this.crashedMax = options.crashedMax ?? Math.floor((options.servers - 1) / 2);
+    this.deferMsMax = options.deferMsMax ?? 2;
     this.log = options.log ?? silentLogger;
     this.serverKeys = Array.from({ length: options.servers }, (_, i) => keyPairFromSeed(new Uint8Array(32).fill(200 + i)));
     this.accounts = Array.from({ length: options.accounts ?? 8 }, (_, i) => keyPairFromSeed(new Uint8Array(32).fill(1 + i)));
@@ -110,136 +176,218 @@ export class Simulation {
     this.schedule = { serverCount: options.servers, intervalMs: this.network.intervalMs, blackoutMs: this.network.blackoutMs };
     for (let i = 0; i < options.servers; i++) {
       const ledger = Ledger.open(":memory:", { genesis: this.network.genesis, nowMs: this.nowMs });
-      const server = { index: i, clockOffsetMs: options.clockOffsetsMs?.[i] ?? 0, ledger, up: true, agreedHistory: new Map() } as unknown as SimServer;
-      this.wire(server);
+      const server: SimServer = {
+        index: i,
+        clockOffsetMs: options.clockOffsetsMs?.[i] ?? 0,
+        ledger,
+        node: null as unknown as ComposedNode,
+        get coordinator() {
+          return this.node.coordinator;
+        },
+        get intake() {
+          return this.node.intake;
+        },
+        up: true,
+        incarnation: 0,
+        agreedHistory: new Map(),
+      };
+      this.start(server);
       this.servers.push(server);
       this.scheduleTicks(server);
     }
+    this.invariants = new Invariants(options.seed, this.servers);
+    if (this.crashRatePerSecond > 0) this.scheduleCrashes();
   }
 
-  /** (Re)creates a server's coordinator and intake over its ledger: a process start. */
-  private wire(server: SimServer): void {
-    const clock = { now: () => this.nowMs + server.clockOffsetMs };
-    let intake: PaymentIntake | null = null;
-    server.coordinator = new Coordinator({
+  /** (Re)creates a server's node over its ledger: a process start, wired as `scryp node` is. */
+  private start(server: SimServer): void {
+    server.incarnation++;
+    const incarnation = server.incarnation;
+    server.node = composeNode({
       network: this.network,
       selfIndex: server.index,
       seed: this.serverKeys[server.index]!.seed,
       ledger: server.ledger,
+      clock: { now: () => this.nowMs + server.clockOffsetMs },
       verify: verifySignature,
       log: this.log,
-      flushIntake: () => intake?.flush(),
+      // As setImmediate: later, after other events; never run by a later incarnation.
+      defer: (fn) => this.at(this.nowMs + Math.floor(this.random() * (this.deferMsMax + 1)), () => {
+        if (server.up && server.incarnation === incarnation) fn();
+      }, `server ${server.index}: deferred step`),
     });
-    intake = new PaymentIntake({
-      ledger: server.ledger,
-      clock,
-      skewMs: this.network.skewMs,
-      verify: verifySignature,
-      gate: (now) => server.coordinator.gate(now),
-      windowAt: (now) => acceptingWindowAt(now, this.schedule),
-      capacity: this.network.capacity,
-      windowFullMessage: (window) => windowFullMessage(this.network, window),
-      onCommitted: (applied, window) => server.coordinator.accepted(applied.map((p) => p.bytes), window),
-    });
-    server.intake = intake;
   }
 
   localNow(i: number): number {
     return this.nowMs + this.servers[i]!.clockOffsetMs;
   }
 
-  at(atMs: number, run: () => void): void {
-    this.queue.push({ atMs, seq: this.seq++, run });
+  at(atMs: number, run: () => void, what = "scheduled"): void {
+    this.queue.push({ atMs, seq: this.seq++, run, what });
   }
 
   private scheduleTicks(server: SimServer): void {
     // Ticks are phase-shifted per server, like real processes started at different moments.
     const phase = Math.floor(this.random() * TICK_MS);
+    const what = `server ${server.index}: tick`;
     const tick = () => {
-      if (server.up) {
-        this.runEffects(server.index, server.coordinator.tick(this.localNow(server.index)));
-        this.recordAgreed(server);
-      }
-      this.at(this.nowMs + TICK_MS, tick);
+      if (server.up) this.runEffects(server.index, server.node.tick());
+      this.at(this.nowMs + TICK_MS, tick, what);
     };
-    this.at(this.nowMs + phase, tick);
+    this.at(this.nowMs + phase, tick, what);
+  }
+
+  private scheduleCrashes(): void {
+    // Each server crashes at exponential intervals (a memoryless process) at the given rate.
+    for (const server of this.servers) {
+      const next = () => this.nowMs + Math.ceil((-Math.log(1 - this.random()) / this.crashRatePerSecond) * 1000);
+      const crash = () => {
+        if (this.crashRatePerSecond > 0) {
+          this.crash(server.index, "random crash");
+          this.at(next(), crash, `server ${server.index}: crash`);
+        }
+      };
+      this.at(next(), crash, `server ${server.index}: crash`);
+    }
+  }
+
+  /** Crashes a server (if that keeps at most crashedMax down) and restarts it a little later. */
+  private crash(i: number, why: string): void {
+    const server = this.servers[i]!;
+    if (!server.up || this.servers.filter((s) => !s.up).length >= this.crashedMax) return;
+    this.stats.crashes++;
+    this.stop(i);
+    const downMs = RESTART_DELAY_MS_MIN + Math.floor(this.random() * (this.restartDelayMsMax - RESTART_DELAY_MS_MIN));
+    const incarnation = server.incarnation;
+    this.at(this.nowMs + downMs, () => {
+      // Not restarted meanwhile by a test (or another crash's restart).
+      if (!server.up && server.incarnation === incarnation) this.restart(i);
+    }, `server ${i}: restart after ${why}`);
   }
 
   private recordAgreed(server: SimServer): void {
     const agreed = server.coordinator.agreed;
     if (agreed.window < 0) return;
-    const known = server.agreedHistory.get(agreed.window);
-    if (known === undefined) server.agreedHistory.set(agreed.window, agreed.hash);
+    if (!server.agreedHistory.has(agreed.window)) server.agreedHistory.set(agreed.window, agreed.hash);
   }
 
-  private delay(): number {
-    return 1 + Math.floor(this.random() * this.delayMsMax);
+  private delay(sizeBytes: number): number {
+    return 1 + Math.floor(this.random() * this.delayMsMax) + Math.floor((sizeBytes / 1024) * this.delayMsPerKibibyte);
   }
 
-  /** Delivers `deliver` at `to` after a delay, unless the network loses it. */
-  private send(from: number, to: number, kind: MessageKind, deliver: () => void): void {
+  private reachable(from: number, to: number): boolean {
+    const p = this.partitionGroups;
+    if (p === null) return true;
+    if (this.nowMs >= p.untilMs) {
+      this.partitionGroups = null;
+      return true;
+    }
+    return p.groupOf[from] === p.groupOf[to];
+  }
+
+  /**
+   * Delivers `deliver` at `to` after a delay that grows with the size, unless the network loses
+   * it. A message in flight to a server that restarts meanwhile is lost (its connection was).
+   */
+  private send(from: number, to: number, kind: MessageKind, sizeBytes: number, deliver: () => void): void {
     this.stats.messages++;
-    if (this.random() < this.lossRate || this.dropRules.some((rule) => rule(from, to, kind, this.nowMs))) {
+    if (!this.reachable(from, to) || this.random() < this.lossRate || this.dropRules.some((rule) => rule(from, to, kind, this.nowMs))) {
       this.stats.dropped++;
       return;
     }
-    this.at(this.nowMs + this.delay(), () => {
-      if (this.servers[to]!.up) deliver();
-    });
+    const target = this.servers[to]!;
+    const incarnation = target.incarnation;
+    this.at(this.nowMs + this.delay(sizeBytes), () => {
+      if (target.up && target.incarnation === incarnation) deliver();
+    }, `deliver ${kind} ${from}→${to}`);
   }
 
-  private runEffects(from: number, effects: readonly Effect[]): void {
-    for (const effect of effects) {
-      if (effect.kind === "broadcast") {
-        for (const to of this.others(from)) {
-          this.send(from, to, effect.what, () => {
-            const target = this.servers[to]!;
-            const result = target.coordinator.receive(effect.message, this.localNow(to));
-            // The real node checks relayed signatures between other work; here, at once.
-            target.coordinator.preverify(Number.MAX_SAFE_INTEGER, this.localNow(to));
-            this.runEffects(to, result.effects);
-            this.recordAgreed(target);
-          });
-        }
-      } else if (effect.kind === "pull-certificates") {
-        for (const to of this.others(from)) {
-          // Request, then answer: both legs cross the network.
-          this.send(from, to, "certificate", () => {
-            // As GET /peer/certificate: the newest certificate the peer knows.
-            const certificate = this.servers[to]!.coordinator.newestCertificate()?.certificate;
-            if (certificate === undefined) return;
-            this.send(to, from, "certificate", () => {
-              const requester = this.servers[from]!;
-              const result = requester.coordinator.receiveCertificate(certificate, this.localNow(from));
-              this.runEffects(from, result.effects);
-              this.recordAgreed(requester);
-            });
-          });
-        }
-      } else {
-        this.resync(from, effect, 0);
+  /** A peer message (POST /peer/message): may also be duplicated, or replayed much later. */
+  private sendMessage(from: number, to: number, kind: MessageKind, message: Uint8Array): void {
+    const deliver = () => this.deliverMessage(to, message);
+    this.send(from, to, kind, message.length, deliver);
+    if (this.duplicateRate > 0 && this.random() < this.duplicateRate) {
+      this.stats.duplicated++;
+      this.at(this.nowMs + this.delay(message.length) + Math.floor(this.random() * DUPLICATE_DELAY_MS_MAX), () => {
+        if (this.servers[to]!.up) deliver();
+      }, `duplicate ${kind} ${from}→${to}`);
+    }
+    if (this.replayRate > 0) {
+      this.replayable.push({ from, to, kind, message });
+      if (this.replayable.length > REPLAY_KEPT_MAX) this.replayable.shift();
+      if (this.random() < this.replayRate) {
+        // Replays an older message of any pair, not necessarily this one.
+        const old = this.replayable[Math.floor(this.random() * this.replayable.length)]!;
+        this.stats.replayed++;
+        this.at(this.nowMs + 1 + Math.floor(this.random() * this.replayDelayMsMax), () => {
+          if (this.servers[old.to]!.up) this.deliverMessage(old.to, old.message);
+        }, `replay ${old.kind} ${old.from}→${old.to}`);
       }
     }
   }
 
+  private deliverMessage(to: number, message: Uint8Array): void {
+    const target = this.servers[to]!;
+    // As POST /peer/message: the node takes it (compose.ts), the transport runs the effects.
+    this.runEffects(to, target.node.receive(message).effects);
+  }
+
+  private runEffects(from: number, effects: readonly Effect[]): void {
+    for (const effect of effects) {
+      switch (effect.kind) {
+        case "broadcast":
+          for (const to of this.others(from)) this.sendMessage(from, to, effect.what, effect.message);
+          break;
+        case "pull-certificates":
+          for (const to of this.others(from)) this.pullCertificate(from, to);
+          break;
+        case "resync":
+          this.resync(from, effect, 0);
+          break;
+        default:
+          assertNever(effect);
+      }
+    }
+  }
+
+  /** GET /peer/certificate: request, then answer; both legs cross the network. */
+  private pullCertificate(from: number, to: number): void {
+    const requester = this.servers[from]!;
+    const incarnation = requester.incarnation;
+    this.send(from, to, "certificate", 0, () => {
+      // The newest certificate the peer knows.
+      const certificate = this.servers[to]!.coordinator.newestCertificate()?.certificate;
+      if (certificate === undefined) return;
+      this.send(to, from, "certificate", certificate.length, () => {
+        // An answer to a process that has restarted since it asked goes nowhere.
+        if (requester.incarnation !== incarnation) return;
+        const result = requester.coordinator.receiveCertificate(certificate, this.localNow(from));
+        this.runEffects(from, result.effects);
+      });
+    });
+  }
+
   private resync(from: number, effect: Extract<Effect, { kind: "resync" }>, attempt: number): void {
     const requester = this.servers[from]!;
+    const incarnation = requester.incarnation;
     const source = effect.sources[attempt];
     if (source === undefined) {
       requester.coordinator.resyncFailed(this.localNow(from), "no source answered");
       return;
     }
     let answered = false;
-    // A source that is down or unreachable times out; then the next one is tried.
-    this.at(this.nowMs + 200, () => {
-      if (!answered && requester.up) this.resync(from, effect, attempt + 1);
-    });
-    this.send(from, source, "resync", () => {
+    const current = () => requester.up && requester.incarnation === incarnation;
+    // A source that is down or unreachable times out; then the next one is tried. Its answer
+    // may still come late, after the next try began: the coordinator must take that too.
+    this.at(this.nowMs + RESYNC_TIMEOUT_MS, () => {
+      if (!answered && current()) this.resync(from, effect, attempt + 1);
+    }, `server ${from}: resync timeout`);
+    this.send(from, source, "resync", 0, () => {
       const src = this.servers[source]!;
       if (effect.window > src.ledger.agreed().window) return;
       const rows = src.ledger.paymentsBetween(effect.afterWindow, effect.window);
-      this.send(source, from, "resync", () => {
-        if (answered) return;
+      this.send(source, from, "resync", rows.length * 148, () => {
+        if (answered || !current()) return;
         answered = true;
         let ok: boolean;
         try {
@@ -250,8 +398,7 @@ export class Simulation {
           requester.coordinator.resyncFailed(this.localNow(from), e.message);
           return;
         }
-        if (ok) this.recordAgreed(requester);
-        else this.resync(from, effect, attempt + 1);
+        if (!ok) this.resync(from, effect, attempt + 1);
       });
     });
   }
@@ -260,53 +407,98 @@ export class Simulation {
     return this.servers.map((s) => s.index).filter((j) => j !== i);
   }
 
-  /** Runs every event up to untilMs (true time). Bounded by the queue, which ticks refill. */
+  /** Runs every event up to untilMs (true time), checking every invariant after each. */
   runUntil(untilMs: number): void {
-    while (true) {
-      let best = -1;
-      for (let i = 0; i < this.queue.length; i++) {
-        const e = this.queue[i]!;
-        const b = best >= 0 ? this.queue[best]! : null;
-        if (e.atMs > untilMs) continue;
-        if (b === null || e.atMs < b.atMs || (e.atMs === b.atMs && e.seq < b.seq)) best = i;
-      }
-      if (best < 0) break;
-      const [event] = this.queue.splice(best, 1);
-      this.nowMs = Math.max(this.nowMs, event!.atMs);
-      event!.run();
+    for (;;) {
+      const event = this.queue.popUntil(untilMs);
+      if (event === null) break;
+      this.nowMs = Math.max(this.nowMs, event.atMs);
+      event.run();
+      this.stats.events++;
+      this.afterEvent(event.what);
     }
-    this.nowMs = untilMs;
+    this.nowMs = Math.max(this.nowMs, untilMs);
+  }
+
+  private afterEvent(what: string): void {
+    for (const s of this.servers) if (s.up) this.recordAgreed(s);
+    this.invariants.check(what, this.nowMs);
   }
 
   runWindows(count: number): void {
     this.runUntil(this.nowMs + count * this.network.intervalMs);
   }
 
-  /** A client pays, sending to the server it computes as accepting now; true time is its clock. */
-  pay(payer: number, payee: number, amount: number, toServer?: number, timestampMs = this.nowMs): Outcome | "no-server" {
-    const target = toServer ?? nextAccepting(this.nowMs, this.schedule).server;
-    const server = this.servers[target]!;
-    this.stats.submitted++;
-    if (!server.up) return "no-server";
-    const bytes = buildPayment({
+  private signed(payer: number, payee: number, amount: number, timestampMs: number): Uint8Array {
+    return buildPayment({
       timestampMs,
       amount,
       payee: this.accounts[payee]!.publicKey,
       payer: this.accounts[payer]!.publicKey,
       payerSeed: this.accounts[payer]!.seed,
     });
-    let outcome: Outcome | null = null;
-    server.intake.submit(bytes, (o) => (outcome = o));
-    server.intake.flush();
-    const result = outcome as Outcome | null;
-    if (result === null) throw new Error("intake did not answer after flush");
-    if (result.accepted) {
-      this.stats.accepted++;
-      this.acknowledged.set(toHex(result.id), bytes);
-    } else {
-      this.stats.rejected.set(result.code, (this.stats.rejected.get(result.code) ?? 0) + 1);
+  }
+
+  /**
+   * A client pays, as in production: it sends to the server it computes as accepting now (true
+   * time is its clock); the server's intake checks it and commits it in a group scheduled as an
+   * event; the answer reaches the client REPLY_DELAY_MS later, unless the server crashed first.
+   * `outcome` of the returned payment is filled in then.
+   */
+  pay(payer: number, payee: number, amount: number, toServer?: number, timestampMs = this.nowMs): SentPayment {
+    const server = toServer ?? nextAccepting(this.nowMs, this.schedule).server;
+    const bytes = this.signed(payer, payee, amount, timestampMs);
+    const sent: SentPayment = { bytes, server, sentAtMs: this.nowMs, outcome: null };
+    this.stats.submitted++;
+    const target = this.servers[server]!;
+    if (!target.up) {
+      sent.outcome = "no-server";
+      return sent;
     }
+    const incarnation = target.incarnation;
+    target.intake.submit(bytes, (outcome) => {
+      // The commit group is done (or a rule refused it). The process may crash right here,
+      // between its commit and the answer leaving: then the payer never hears.
+      if (outcome.accepted && this.crashAfterCommitRate > 0 && this.random() < this.crashAfterCommitRate) {
+        this.at(this.nowMs, () => this.crash(server, "crash after a commit"), `server ${server}: crash after a commit`);
+      }
+      this.at(this.nowMs + REPLY_DELAY_MS, () => {
+        if (!target.up || target.incarnation !== incarnation) return;
+        this.answered(sent, outcome, target);
+      }, `reply ${server}→client`);
+    });
+    return sent;
+  }
+
+  /**
+   * A client pays and gets its answer at once: the intake is flushed inside this call (the commit
+   * group runs now, not as a later event). For tests that need the answer before time moves on;
+   * random traffic uses pay().
+   */
+  payAndFlush(payer: number, payee: number, amount: number, toServer?: number, timestampMs = this.nowMs): Outcome | "no-server" {
+    const server = toServer ?? nextAccepting(this.nowMs, this.schedule).server;
+    const target = this.servers[server]!;
+    this.stats.submitted++;
+    if (!target.up) return "no-server";
+    const bytes = this.signed(payer, payee, amount, timestampMs);
+    const sent: SentPayment = { bytes, server, sentAtMs: this.nowMs, outcome: null };
+    target.intake.submit(bytes, (outcome) => this.answered(sent, outcome, target));
+    target.intake.flush();
+    const result = sent.outcome as Outcome | "no-server" | null;
+    if (result === null || result === "no-server") throw new Error("intake did not answer after flush");
     return result;
+  }
+
+  private answered(sent: SentPayment, outcome: Outcome, server: SimServer): void {
+    sent.outcome = outcome;
+    if (outcome.accepted) {
+      this.stats.accepted++;
+      this.acknowledged.set(toHex(outcome.id), sent.bytes);
+      const window = server.ledger.payment(outcome.id)?.window ?? acceptingWindowAt(this.localNow(server.index), this.schedule);
+      this.invariants.acknowledged(outcome.id, window);
+    } else {
+      this.stats.rejected.set(outcome.code, (this.stats.rejected.get(outcome.code) ?? 0) + 1);
+    }
   }
 
   /** Random payments for `windows` windows: `perWindow` attempts spread over each window. */
@@ -326,19 +518,54 @@ export class Simulation {
     }
   }
 
-  stop(i: number): void {
-    this.servers[i]!.up = false;
+  /** Sets the chance that a message is lost from now on. */
+  setLossRate(lossRate: number): void {
+    this.lossRate = lossRate;
   }
 
-  /** Restarts a stopped server: a new coordinator and intake over the same ledger. */
+  /**
+   * Splits the network: servers in different groups cannot reach each other until `untilMs`
+   * (true time), or heal(). A server in no group is alone.
+   */
+  partition(groups: readonly (readonly number[])[], untilMs: number): void {
+    const groupOf = this.servers.map((s) => -1 - s.index);
+    groups.forEach((group, g) => group.forEach((i) => (groupOf[i] = g)));
+    this.partitionGroups = { groupOf, untilMs };
+  }
+
+  /** The network works again: no loss, no partition, no drop rules, no duplicates or replays. */
+  heal(): void {
+    this.dropRules = [];
+    this.partitionGroups = null;
+    this.lossRate = 0;
+    this.duplicateRate = 0;
+    this.replayRate = 0;
+  }
+
+  /** No more random crashes; every server down is restarted. */
+  endCrashes(): void {
+    this.crashRatePerSecond = 0;
+    this.crashAfterCommitRate = 0;
+    for (const s of this.servers) if (!s.up) this.restart(s.index);
+  }
+
+  stop(i: number): void {
+    const server = this.servers[i]!;
+    server.up = false;
+    // Whatever it had scheduled (commits, answers in flight to it) dies with the process.
+    server.incarnation++;
+  }
+
+  /** Restarts a stopped server: a new node composition over the same ledger. */
   restart(i: number): void {
     const server = this.servers[i]!;
-    this.wire(server);
+    this.start(server);
     server.up = true;
   }
 
-  /** Checks every invariant the protocol promises. Throws with details on a violation. */
+  /** Checks every invariant the protocol promises, over everything. Throws with details on a violation. */
   checkSafety(): void {
+    this.invariants.checkAll("checkSafety", this.nowMs);
     for (const s of this.servers) {
       const totals = s.ledger.totals();
       if (totals.supply !== SUPPLY) throw new Error(`seed ${this.options.seed}: server ${s.index} supply ${totals.supply} ≠ ${SUPPLY}`);
@@ -368,4 +595,8 @@ export class Simulation {
   close(): void {
     for (const s of this.servers) s.ledger.close();
   }
+}
+
+function assertNever(value: never): never {
+  throw new Error(`unexpected effect ${JSON.stringify(value)}`);
 }

@@ -24,7 +24,7 @@ describe("a deferred handover is applied once the server reaches its base", () =
         sim.stop(T);
         const ids: string[] = [];
         for (const n of [0, 1, 2]) {
-          const o = sim.pay(n, n + 3, 1000 + n, A);
+          const o = sim.payAndFlush(n, n + 3, 1000 + n, A);
           if (o === "no-server" || !o.accepted) throw new Error(`seed ${seed}: payment ${n} in window ${k} refused: ${o === "no-server" ? o : o.code}`);
           ids.push(Buffer.from(o.id).toString("hex"));
         }
@@ -63,14 +63,14 @@ describe("after a window with no majority, the next one is agreed (review findin
         while (alphaOfWindow(sim, k + 1) !== 0) k++;
         sim.dropRules = [(_from, _to, kind, now) => kind === "vote" && now >= blackoutStart(sim, k) - 50 && now < windowStart(sim, k + 1) + 200];
         runToWindow(sim, k, 300);
-        const o = sim.pay(1, 4, 1000, alphaOfWindow(sim, k));
+        const o = sim.payAndFlush(1, 4, 1000, alphaOfWindow(sim, k));
         expect(o !== "no-server" && o.accepted, `seed ${seed}: a payment in window ${k}`).toBe(true);
         runToWindow(sim, k + 1, 300);
-        const p = sim.pay(2, 5, 1001, alphaOfWindow(sim, k + 1));
+        const p = sim.payAndFlush(2, 5, 1001, alphaOfWindow(sim, k + 1));
         const answerK1 = p === "no-server" ? p : p.accepted ? "accepted" : p.code;
         runToWindow(sim, k + 2, 400);
         const agreed = sim.servers.map((s) => s.coordinator.agreed.window - k);
-        const q = sim.pay(3, 6, 1002, alphaOfWindow(sim, k + 2));
+        const q = sim.payAndFlush(3, 6, 1002, alphaOfWindow(sim, k + 2));
         const answer = q === "no-server" ? q : q.accepted ? "accepted" : `${q.code}: ${q.message ?? ""}`;
         expect({ agreed, answer }, `seed ${seed}: agreed window − k per server, and alpha k+2 (window k+1 answered ${answerK1})`).toEqual({ agreed: [1, 1, 1], answer: "accepted" });
         sim.checkSafety();

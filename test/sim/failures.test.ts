@@ -48,7 +48,7 @@ describe("a server down for its own window", () => {
 
         // The next alpha accepts once window k is agreed (no batch: the unchanged state).
         runToWindow(sim, k + 1, 250);
-        const p = sim.pay(3, 4, 1234, next);
+        const p = sim.payAndFlush(3, 4, 1234, next);
         expect(p !== "no-server" && p.accepted, `seed ${seed}: the next alpha (server ${next}) accepts in window ${k + 1}: ${JSON.stringify(p)}`).toBe(true);
         sim.restart(victim);
         trafficUntil(sim, windowStart(sim, k + 5) + 300);
@@ -158,7 +158,7 @@ describe("the beta's handover lost to the next alpha", () => {
         const start = balance(sim, alphaK, payer);
         const start1 = balance(sim, alphaK, payee1);
         const start2 = balance(sim, alphaK, payee2);
-        const first = sim.pay(payer, payee1, start, alphaK);
+        const first = sim.payAndFlush(payer, payee1, start, alphaK);
         if (first === "no-server" || !first.accepted) throw new Error(`seed ${seed}: alpha ${alphaK} should accept the whole balance: ${JSON.stringify(first)}`);
 
         // Window k+1: try to spend it again at its alpha, again and again through the window.
@@ -166,7 +166,7 @@ describe("the beta's handover lost to the next alpha", () => {
         const secondIds: Uint8Array[] = [];
         for (const offset of [1, 20, 60, 120, 200, 300, 450, 590]) {
           sim.runUntil(windowStart(sim, k + 1) + offset);
-          const o = sim.pay(payer, payee2, start, alphaK1);
+          const o = sim.payAndFlush(payer, payee2, start, alphaK1);
           if (o === "no-server") throw new Error("alpha k+1 is up");
           if (o.id) secondIds.push(o.id);
           second.push(o.accepted ? "accepted" : o.code);
@@ -226,7 +226,7 @@ describe("two of three servers down", () => {
         const acked: string[] = [];
         for (const offset of [100, 200, 300, 400, 500]) {
           sim.runUntil(windowStart(sim, k) + offset);
-          const o = sim.pay(offset % 3, 3 + (offset % 4), 1000 + offset, survivor);
+          const o = sim.payAndFlush(offset % 3, 3 + (offset % 4), 1000 + offset, survivor);
           if (o !== "no-server" && o.accepted) acked.push(toHex(o.id));
         }
         expect(acked.length, `seed ${seed}: payments the survivor acknowledged in window ${k}`).toBe(5);

@@ -50,7 +50,7 @@ describe("findings from the simulation tests (fixed; kept as regressions)", () =
       const { A, C } = partitionAroundWindow(sim, k, false);
       runToWindow(sim, k, 100);
       const ids = [0, 1, 2].map((n) => {
-        const o = sim.pay(n, n + 3, 1000 + n, A);
+        const o = sim.payAndFlush(n, n + 3, 1000 + n, A);
         if (o === "no-server" || !o.accepted) throw new Error(`seed ${seed}: setup payment refused`);
         return o.id;
       });
@@ -84,7 +84,7 @@ describe("findings from the simulation tests (fixed; kept as regressions)", () =
       const { A } = partitionAroundWindow(sim, k, true);
       const violations = watchCheckpointInvariant(sim);
       runToWindow(sim, k, 100);
-      for (const n of [0, 1, 2]) sim.pay(n, n + 3, 1000 + n, A);
+      for (const n of [0, 1, 2]) sim.payAndFlush(n, n + 3, 1000 + n, A);
       runToWindow(sim, k + 6);
       // Today: C learns window k's certificate but cannot apply it; A and B roll k back. C's resync
       // to k's hash fails (nobody has it any more), turns into a deep resync from genesis, fails
@@ -138,14 +138,14 @@ describe("findings from the simulation tests (fixed; kept as regressions)", () =
         ];
         runToWindow(sim, k, 100);
         if (handoverToo) {
-          const o = sim.pay(0, 3, 1000, alphaK);
+          const o = sim.payAndFlush(0, 3, 1000, alphaK);
           expect(o !== "no-server" && o.accepted, `seed ${seed}: payment in window ${k}`).toBe(true);
         }
         // The two others agree on window k at its blackout; the next alpha waits for that.
         runToWindow(sim, k + 1, 400);
         const others = [0, 1, 2].filter((i) => i !== next);
         for (const i of others) expect(view(sim, i).agreedWindow, `seed ${seed}: server ${i} agreed window ${k}`).toBe(k);
-        const o = sim.pay(1, 4, 1000, next);
+        const o = sim.payAndFlush(1, 4, 1000, next);
         // Today: it voted for window k without stored payments of k, so tick() never pulls
         // certificates (that branch needs pendingWindow()), and it refuses its whole window.
         const answer = o === "no-server" ? o : o.accepted ? "accepted" : `${o.code}: ${o.message ?? ""}`;

@@ -15,7 +15,7 @@ describe("a restarted server never votes twice for one window", () => {
         // The handover of window k does not reach `receiver` until after it voted "no batch".
         sim.dropRules = [(_from, to, kind, now) => kind === "handover" && to === receiver && now < windowStart(sim, k + 1) + 100];
         runToWindow(sim, k, 300);
-        const o = sim.pay(0, 3, 1000, beta);
+        const o = sim.payAndFlush(0, 3, 1000, beta);
         expect(o !== "no-server" && o.accepted, `seed ${seed}: a payment in window ${k}`).toBe(true);
         sim.runUntil(windowStart(sim, k + 1) + 150);
         // Both restart: the beta hands window k over again (it forgot it had), the receiver forgot

@@ -86,7 +86,7 @@ describe("peer messages", () => {
       const seen = capture(sim);
 
       runToWindow(sim, k, 100);
-      const paid = [0, 1, 2].map((n) => sim.pay(n, n + 3, 5_000 + n, beta));
+      const paid = [0, 1, 2].map((n) => sim.payAndFlush(n, n + 3, 5_000 + n, beta));
       expect(paid.every((p) => p !== "no-server" && p.accepted), `seed ${seed}: payments in window ${k}`).toBe(true);
       sim.runUntil(blackoutStart(sim, k) + 100);
 

@@ -1,7 +1,7 @@
 // Helpers for the consensus tests: build a simulation with the test defaults, move simulated time
 // to precise points of the schedule, drive traffic, heal the network, and check convergence.
 import { expect } from "bun:test";
-import { Simulation, type SimOptions } from "../../src/sim/simulator.ts";
+import { Simulation, type SentPayment, type SimOptions } from "../../src/sim/simulator.ts";
 import type { Outcome } from "../../src/node/payment-intake.ts";
 import { nextAccepting, alphaOf } from "../../src/core/schedule.ts";
 import { SUPPLY } from "../../src/core/limits.ts";
@@ -57,10 +57,12 @@ export interface TrafficResult {
 
 /**
  * Random payments (like Simulation.randomTraffic) until exactly `untilMs`, never past it. Uses the
- * simulation's own PRNG, so a run replays from its seed.
+ * simulation's own PRNG, so a run replays from its seed. Payments go through the intake as in
+ * production (pay(): the commit group and the answer are later events); the result counts the
+ * answers that arrived by `untilMs` (one still in flight then is not counted).
  */
 export function trafficUntil(sim: Simulation, untilMs: number, perWindow = 10, accountsUsed?: readonly number[]): TrafficResult {
-  const result: TrafficResult = { submitted: 0, accepted: 0, acknowledged: [], rejected: new Map() };
+  const sent: SentPayment[] = [];
   const accounts = accountsUsed ?? sim.accounts.map((_, i) => i);
   const step = Math.floor(sim.network.intervalMs / perWindow);
   while (sim.nowMs < untilMs) {
@@ -72,13 +74,17 @@ export function trafficUntil(sim: Simulation, untilMs: number, perWindow = 10, a
     let payee = accounts[Math.floor(sim.random() * accounts.length)]!;
     if (payee === payer) payee = accounts[(accounts.indexOf(payee) + 1) % accounts.length]!;
     const amount = sim.random() < 0.1 ? 0x7fff_ffff : 1 + Math.floor(sim.random() * 1_000_000);
-    result.submitted++;
-    const outcome = sim.pay(payer, payee, amount);
+    sent.push(sim.pay(payer, payee, amount));
+  }
+  const result: TrafficResult = { submitted: sent.length, accepted: 0, acknowledged: [], rejected: new Map() };
+  for (const p of sent) {
+    const outcome = p.outcome;
+    if (outcome === null) continue;
     if (outcome === "no-server") {
       result.rejected.set("no-server", (result.rejected.get("no-server") ?? 0) + 1);
     } else if (outcome.accepted) {
       result.accepted++;
-      result.acknowledged.push({ id: toHex(outcome.id), server: next.server, atMs: sim.nowMs });
+      result.acknowledged.push({ id: toHex(outcome.id), server: p.server, atMs: p.sentAtMs });
     } else {
       result.rejected.set(outcome.code, (result.rejected.get(outcome.code) ?? 0) + 1);
     }
@@ -130,10 +136,9 @@ export function view(sim: Simulation, server: number): ServerView {
   return { agreedWindow: agreed.window, agreedHash: agreed.hash, stateHash: s.ledger.stateHashHex(), payments: s.ledger.totals().payments };
 }
 
-/** Heals the network: no drop rules, no loss. `lossRate` is private and readonly in the simulator. */
+/** Heals the network: no drop rules, no partition, no loss (Simulation.heal). */
 export function heal(sim: Simulation): void {
-  sim.dropRules = [];
-  Object.assign(sim, { lossRate: 0 });
+  sim.heal();
 }
 
 /**

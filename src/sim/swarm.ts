@@ -1,0 +1,163 @@
+// Swarm testing: many fresh seeds, each with its own random mix of faults, every invariant
+// checked after every event (src/sim/invariants.ts), then the network healed and convergence
+// required. A failing seed replays exactly: everything, the fault mix too, derives from it.
+//
+// Two mixes:
+//  - "ci" (the default): loss ≤ 20 %, duplicates, late replays, size-dependent delay, clock
+//    offsets within skew/2, partitions and crashes of a minority only (a majority is always up and
+//    connected, except for single lost messages). Under this mix the protocol is expected to hold
+//    every invariant: a seed that breaks one is a bug.
+//  - "harsh" (`--harsh`): loss up to 40 % and partitions with no majority side. Known to break
+//    invariant 5 (an acknowledged payment agreed somewhere stays) now and then, about 1 seed in
+//    100 at 35 % loss: a minority learns a window's certificate after the others' rollback
+//    deadline (every copy of the votes to them lost for a whole beta period), so the others roll
+//    the window back and continue from the older checkpoint. That is an open limit of the
+//    protocol (PROTOCOL §9; it needs a "rescue" of such a window), not a bug of the simulator.
+import { Simulation, prng, type SimOptions } from "./simulator.ts";
+import { InvariantViolation } from "./invariants.ts";
+
+export type SwarmMode = "ci" | "harsh";
+
+export interface SeedRun {
+  readonly seed: number;
+  readonly servers: 3 | 5;
+  /** Simulated seconds of traffic under faults (then a few quiet windows, healed). */
+  readonly seconds: number;
+  readonly mode: SwarmMode;
+}
+
+export interface FaultMix extends Omit<SimOptions, "seed" | "servers" | "log"> {
+  /** Payment attempts per window. */
+  readonly paymentsPerWindow: number;
+  /** Chance per window that a partition starts (lasting 0.5..3 s). */
+  readonly partitionRatePerWindow: number;
+}
+
+export interface SeedResult {
+  readonly run: SeedRun;
+  readonly mix: FaultMix;
+  readonly ok: boolean;
+  /** The invariant broken, "did-not-converge", or "error" (an exception that is not an invariant). */
+  readonly failure: string | null;
+  readonly message: string | null;
+  readonly wallMs: number;
+  readonly stats: Simulation["stats"] | null;
+  readonly agreedSomewhere: number;
+}
+
+const INTERVAL_MS = 1000;
+const BLACKOUT_MS = 400;
+const SKEW_MS = 150;
+/** Windows of no traffic and no faults at the end, for every server to converge. */
+const QUIET_WINDOWS = 6;
+
+/** The fault mix of a seed: drawn from its own PRNG, so the run replays from the seed alone. */
+export function faultMix(run: SeedRun): FaultMix {
+  const random = prng(run.seed ^ 0x5eed_f417);
+  const between = (low: number, high: number) => low + random() * (high - low);
+  const harsh = run.mode === "harsh";
+  const minority = Math.floor((run.servers - 1) / 2);
+  // Half the seeds have no loss at all: the other faults then stand out on their own.
+  const lossRate = random() < 0.25 ? 0 : between(0, harsh ? 0.4 : 0.2);
+  return {
+    intervalMs: INTERVAL_MS,
+    blackoutMs: BLACKOUT_MS,
+    skewMs: SKEW_MS,
+    lossRate,
+    duplicateRate: random() < 0.5 ? 0 : between(0, 0.1),
+    replayRate: random() < 0.5 ? 0 : between(0, 0.05),
+    replayDelayMsMax: 3_000,
+    delayMsMax: Math.floor(between(2, 40)),
+    delayMsPerKibibyte: between(0, 4),
+    // Pairwise within skew/2: each offset in [0, skew/2].
+    clockOffsetsMs: Array.from({ length: run.servers }, () => Math.floor(random() * (SKEW_MS / 2 + 1))),
+    crashRatePerSecond: random() < 0.4 ? 0 : between(0, 0.06),
+    crashAfterCommitRate: random() < 0.5 ? 0 : between(0, 0.01),
+    restartDelayMsMax: 4_000,
+    crashedMax: harsh ? run.servers - 1 : minority,
+    deferMsMax: Math.floor(between(0, 4)),
+    paymentsPerWindow: Math.floor(between(4, 25)),
+    partitionRatePerWindow: random() < 0.5 ? 0 : between(0, 0.1),
+  };
+}
+
+/** Splits the servers for a partition: in "ci", one minority cut off; in "harsh", any split. */
+function partitionGroups(random: () => number, servers: number, mode: SwarmMode): number[][] {
+  const order = Array.from({ length: servers }, (_, i) => i);
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  if (mode === "ci") {
+    const cut = 1 + Math.floor(random() * Math.floor((servers - 1) / 2));
+    return [order.slice(0, cut), order.slice(cut)];
+  }
+  const groups: number[][] = [[], [], []];
+  for (const i of order) groups[Math.floor(random() * 3)]!.push(i);
+  return groups.filter((g) => g.length > 0);
+}
+
+export function replayCommand(run: SeedRun): string {
+  return `bun run simulate --seed ${run.seed} --servers ${run.servers} --seconds ${run.seconds}${run.mode === "harsh" ? " --harsh" : ""}`;
+}
+
+/** Runs one seed: traffic under its fault mix, then healed and quiet; never throws. */
+export function runSeed(run: SeedRun): SeedResult {
+  const mix = faultMix(run);
+  const started = performance.now();
+  const { paymentsPerWindow, partitionRatePerWindow, ...options } = mix;
+  let sim: Simulation | null = null;
+  const result = (failure: string | null, message: string | null): SeedResult => ({
+    run,
+    mix,
+    ok: failure === null,
+    failure,
+    message,
+    wallMs: performance.now() - started,
+    stats: sim?.stats ?? null,
+    agreedSomewhere: sim?.invariants.agreedSomewhereTotal ?? 0,
+  });
+  try {
+    sim = new Simulation({ ...options, seed: run.seed, servers: run.servers });
+    const partitions = prng(run.seed ^ 0x9a27_1710);
+    const windows = Math.ceil((run.seconds * 1000) / INTERVAL_MS);
+    for (let w = 0; w < windows; w++) {
+      if (partitions() < partitionRatePerWindow) {
+        sim.partition(partitionGroups(partitions, run.servers, run.mode), sim.nowMs + 500 + Math.floor(partitions() * 2_500));
+      }
+      sim.randomTraffic(1, paymentsPerWindow);
+    }
+    sim.heal();
+    sim.endCrashes();
+    // Quiet windows, ending 300 ms into a window: after the previous window's consensus, before
+    // the blackout (at an arbitrary instant a vote may still be on its way).
+    sim.runUntil((Math.floor(sim.nowMs / INTERVAL_MS) + QUIET_WINDOWS) * INTERVAL_MS + 300);
+    sim.checkSafety();
+    const converged = sim.converged();
+    const lastWindow = Math.floor(sim.nowMs / INTERVAL_MS) - 1;
+    const behind = sim.servers.filter((s) => s.coordinator.agreed.window !== lastWindow).map((s) => s.index);
+    if (!converged.ok || behind.length > 0) {
+      return result("did-not-converge", `seed ${run.seed}: ${QUIET_WINDOWS} quiet windows after healing, not every server at window ${lastWindow}: ${converged.detail}`);
+    }
+    return result(null, null);
+  } catch (e) {
+    if (e instanceof InvariantViolation) return result(e.invariant, e.message);
+    return result("error", `seed ${run.seed}: ${(e as Error).stack ?? String(e)}`);
+  } finally {
+    sim?.close();
+  }
+}
+
+/** Fresh seeds (not reproducible themselves: each printed, so any one replays). */
+export function freshSeed(): number {
+  return crypto.getRandomValues(new Uint32Array(1))[0]! % 1_000_000_000;
+}
+
+export function describeMix(mix: FaultMix): string {
+  const pct = (x: number | undefined) => `${((x ?? 0) * 100).toFixed(1)}%`;
+  return (
+    `loss ${pct(mix.lossRate)}, duplicates ${pct(mix.duplicateRate)}, replays ${pct(mix.replayRate)}, delay ≤${mix.delayMsMax} ms + ${(mix.delayMsPerKibibyte ?? 0).toFixed(1)} ms/KiB, ` +
+    `clocks +[${(mix.clockOffsetsMs ?? []).join(",")}] ms, crashes ${(mix.crashRatePerSecond ?? 0).toFixed(3)}/s (after a commit ${pct(mix.crashAfterCommitRate)}), ` +
+    `partitions ${pct(mix.partitionRatePerWindow)}/window, ${mix.paymentsPerWindow} payments/window`
+  );
+}
