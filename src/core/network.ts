@@ -18,7 +18,8 @@ import {
   SKEW_MS_MIN,
   SUPPLY,
 } from "./limits.ts";
-import { fromHex } from "./bytes.ts";
+import { fromHex, toHex } from "./bytes.ts";
+import { networkId } from "./network-id.ts";
 
 const KEY_HEX = /^[0-9a-f]{64}$/;
 // host:port, host being a name, IPv4, or [IPv6].
@@ -104,6 +105,12 @@ export interface Network {
   /** The most payments one window may hold (`capacity`, default CAPACITY_PAYMENTS_DEFAULT). */
   readonly capacity: number;
   readonly genesis: ReadonlyMap<string, number>;
+  /**
+   * The network id (network-id.ts): in every signed peer message and peer request, so what is
+   * signed for one network is refused by another that shares a server key.
+   */
+  readonly id: Uint8Array;
+  readonly idHex: string;
 }
 
 export class NetworkFileError extends Error {
@@ -192,8 +199,7 @@ export function parseNetwork(json: unknown): Network {
     throw new NetworkFileError(pathOf(issue), plainMessage(issue));
   }
   const file = result.output;
-  return {
-    file,
+  const definition = {
     servers: file.servers.map((s) => ({ key: fromHex(s.key, 32)!, keyHex: s.key, address: s.address, ...splitAddress(s.address) })),
     intervalMs: file.interval,
     blackoutMs: file.blackout,
@@ -201,6 +207,8 @@ export function parseNetwork(json: unknown): Network {
     capacity: file.capacity ?? CAPACITY_PAYMENTS_DEFAULT,
     genesis: new Map(Object.entries(file.genesis)),
   };
+  const id = networkId(definition);
+  return { file, ...definition, id, idHex: toHex(id) };
 }
 
 /** Parses the text of a network file. */
