@@ -79,6 +79,7 @@ export function runHandover(accounts: number, paymentCount: number, relayed: boo
     const agreed = ledger.agreed();
     const message = encodeHandover(
       {
+        networkId: network.id,
         sender: servers[0]!.publicKey,
         window,
         sentAtMs: blackoutStartMs(window, schedule),
@@ -96,7 +97,7 @@ export function runHandover(accounts: number, paymentCount: number, relayed: boo
     if (relayed) {
       const relayAtMs = windowStartMs(window, schedule) + 30_000;
       for (let i = 0; i < batch.payments.length; i += 10_000) {
-        const relay = encodeRelay({ sender: servers[0]!.publicKey, window, sentAtMs: relayAtMs, first: i, payments: batch.payments.slice(i, i + 10_000) }, servers[0]!.seed, limits);
+        const relay = encodeRelay({ networkId: network.id, sender: servers[0]!.publicKey, window, sentAtMs: relayAtMs, first: i, payments: batch.payments.slice(i, i + 10_000) }, servers[0]!.seed, limits);
         const r = coordinator.receive(relay, relayAtMs);
         if (!r.ok) throw new Error(`relay rejected: ${r.reason}`);
       }

@@ -10,6 +10,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import * as v from "valibot";
 import { peerLimits } from "../core/consensus/peer-limits.ts";
+import { SENDER_OFFSET } from "../core/consensus/peer-message.ts";
 import { PAYMENT_SIZE_BYTES, RESYNC_ANSWERS_IN_FLIGHT_MAX, RESYNC_ROW_BYTES, RESYNC_ROWS_PER_CHUNK } from "../core/limits.ts";
 import { sendError } from "./http-errors.ts";
 import type { Coordinator, Effect, ReceiveResult } from "../core/consensus/coordinator.ts";
@@ -151,9 +152,9 @@ export function createPeerApi(deps: PeerApiDeps): Hono<{ Variables: PeerGuardVar
   return app;
 }
 
-/** Whether the peer message's sender field (bytes 13..44, after magic and type) is `key`. */
+/** Whether the peer message's sender field (after magic, type and network id) is `key`. */
 function messageFrom(bytes: Uint8Array, key: Uint8Array): boolean {
-  const at = 13;
+  const at = SENDER_OFFSET;
   if (bytes.length < at + key.length) return true; // too short: the coordinator says what is wrong
   for (let i = 0; i < key.length; i++) if (bytes[at + i] !== key[i]) return false;
   return true;

@@ -54,8 +54,9 @@ export function peerGuard(options: PeerGuardOptions): MiddlewareHandler<{ Variab
     const bodyMax = options.bodyBytesMax(c.req.path);
     if (contentLength > bodyMax) return refuse(413, `bodies of ${c.req.path} are at most ${bodyMax} bytes`);
     const url = new URL(c.req.url);
-    if (!verifyPeerAuth(auth, { method: c.req.method, pathAndQuery: url.pathname + url.search, contentLength }, options.verify)) {
-      return refuse(401, "bad signature on the request");
+    if (!verifyPeerAuth(auth, { method: c.req.method, pathAndQuery: url.pathname + url.search, contentLength }, options.network.id, options.verify)) {
+      // The network id is signed, not sent: a request of another network fails here as well.
+      return refuse(401, "bad signature (or another network)");
     }
     const busy = inFlight.get(sender) ?? 0;
     if (busy >= PEER_REQUESTS_IN_FLIGHT_MAX) return refuse(503, `${PEER_REQUESTS_IN_FLIGHT_MAX} requests of this server are being answered; try again shortly`);

@@ -50,7 +50,7 @@ export class PeerLink {
   /** Headers that authenticate a request to another server's /peer route. */
   private auth(method: string, pathAndQuery: string, contentLength: number): Record<string, string> {
     const self = this.network.servers[this.selfIndex]!.key;
-    return { [PEER_AUTH_HEADER]: peerAuthHeader({ method, pathAndQuery, contentLength }, self, this.seed, this.clock.now()) };
+    return { [PEER_AUTH_HEADER]: peerAuthHeader({ method, pathAndQuery, contentLength }, this.network.id, self, this.seed, this.clock.now()) };
   }
 
   private base(i: number): string {

@@ -45,7 +45,7 @@ export interface FaultOptions {
   readonly replayDelayMsMax?: number;
   /** Random delay 1..delayMsMax ms: messages overtake each other (reordering). */
   readonly delayMsMax?: number;
-  /** Extra delay per KiB: a handover of many payments takes longer than a 158-byte vote. */
+  /** Extra delay per KiB: a handover of many payments takes longer than a 190-byte vote. */
   readonly delayMsPerKibibyte?: number;
   /** Chance per server and simulated second that it crashes (restarted 0.2..restartDelayMsMax later). */
   readonly crashRatePerSecond?: number;

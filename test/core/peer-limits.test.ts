@@ -9,24 +9,25 @@ import { keyPairFromSeed } from "../../src/core/keys.ts";
 import { CAPACITY_PAYMENTS_DEFAULT, CAPACITY_PAYMENTS_MAX, HTTP_REQUEST_BODY_BYTES_MAX, RELAY_PAYMENTS_MAX, RESYNC_PAYMENTS_BASE, RESYNC_ROW_BYTES } from "../../src/core/limits.ts";
 
 const server = keyPairFromSeed(new Uint8Array(32).fill(9));
+const NETWORK_ID = new Uint8Array(32).fill(3);
 const payments = (n: number) => Array.from({ length: n }, (_, i) => new Uint8Array(140).fill(i % 251));
 
 function handover(n: number, limits = peerLimits(n)) {
   return encodeHandover(
-    { sender: server.publicKey, window: 7, sentAtMs: 1_000, baseWindow: 6, baseHash: new Uint8Array(32), hash: new Uint8Array(32).fill(1), payments: payments(n) },
+    { networkId: NETWORK_ID, sender: server.publicKey, window: 7, sentAtMs: 1_000, baseWindow: 6, baseHash: new Uint8Array(32), hash: new Uint8Array(32).fill(1), payments: payments(n) },
     server.seed,
     limits,
   );
 }
 
 function relay(first: number, n: number, limits: ReturnType<typeof peerLimits>) {
-  return encodeRelay({ sender: server.publicKey, window: 7, sentAtMs: 1_000, first, payments: payments(n) }, server.seed, limits);
+  return encodeRelay({ networkId: NETWORK_ID, sender: server.publicKey, window: 7, sentAtMs: 1_000, first, payments: payments(n) }, server.seed, limits);
 }
 
 describe("derived limits", () => {
   test("the default network: 200,000 payments, a 28 MB handover, the old relay and resync bounds", () => {
     const l = peerLimits(CAPACITY_PAYMENTS_DEFAULT);
-    expect(l.handoverBytesMax).toBe(201 + 200_000 * 140);
+    expect(l.handoverBytesMax).toBe(233 + 200_000 * 140);
     expect(l.peerMessageBytesMax).toBe(l.handoverBytesMax);
     expect(l.relayPaymentsMax).toBe(RELAY_PAYMENTS_MAX);
     expect(l.resyncPaymentsMax).toBe(200_000);
@@ -56,7 +57,7 @@ describe("handover: capacity and capacity + 1", () => {
     const l = peerLimits(20);
     const bytes = handover(20, l);
     expect(bytes.length).toBe(l.handoverBytesMax);
-    const parsed = parsePeerMessage(bytes, l);
+    const parsed = parsePeerMessage(bytes, NETWORK_ID, l);
     expect(parsed.ok && parsed.message.type === "handover" && parsed.message.payments.length).toBe(20);
   });
   test("building one of capacity + 1 is a bug: encodeHandover asserts", () => {
@@ -64,17 +65,17 @@ describe("handover: capacity and capacity + 1", () => {
   });
   test("parsing one of capacity + 1 (built by a server with a larger capacity) is refused, from its length", () => {
     const bytes = handover(21, peerLimits(21));
-    expect(parsePeerMessage(bytes, peerLimits(21)).ok).toBe(true);
-    const parsed = parsePeerMessage(bytes, peerLimits(20));
+    expect(parsePeerMessage(bytes, NETWORK_ID, peerLimits(21)).ok).toBe(true);
+    const parsed = parsePeerMessage(bytes, NETWORK_ID, peerLimits(20));
     expect(parsed.ok).toBe(false);
     expect(!parsed.ok && parsed.reason).toContain(`longer than ${peerLimits(20).peerMessageBytesMax} bytes`);
   });
   test("a count field above the capacity is refused before the length it implies", () => {
     const l = peerLimits(20);
     const bytes = handover(20, l);
-    // The count sits just before the payments: 4 bytes at offset 61 + 8 + 32 + 32.
-    new DataView(bytes.buffer).setUint32(61 + 72, 0xffff_ffff, false);
-    const parsed = parsePeerMessage(bytes, l);
+    // The count sits just before the payments: 4 bytes at offset 93 + 8 + 32 + 32 (the header is 93 bytes).
+    new DataView(bytes.buffer).setUint32(93 + 72, 0xffff_ffff, false);
+    const parsed = parsePeerMessage(bytes, NETWORK_ID, l);
     expect(!parsed.ok && parsed.reason).toContain("more than the window's capacity");
   });
 });
@@ -82,26 +83,26 @@ describe("handover: capacity and capacity + 1", () => {
 describe("relay: count per relay and first + count ≤ capacity", () => {
   test("a relay ending exactly at the capacity is built and parsed", () => {
     const l = peerLimits(20);
-    const parsed = parsePeerMessage(relay(15, 5, l), l);
+    const parsed = parsePeerMessage(relay(15, 5, l), NETWORK_ID, l);
     expect(parsed.ok && parsed.message.type === "relay" && [parsed.message.first, parsed.message.payments.length]).toEqual([15, 5]);
   });
   test("one ending at capacity + 1 is a bug where built and refused where parsed", () => {
     expect(() => relay(16, 5, peerLimits(20))).toThrow(AssertionError);
-    const parsed = parsePeerMessage(relay(16, 5, peerLimits(21)), peerLimits(20));
+    const parsed = parsePeerMessage(relay(16, 5, peerLimits(21)), NETWORK_ID, peerLimits(20));
     expect(!parsed.ok && parsed.reason).toContain("beyond the window's capacity of 20");
   });
   test("more payments in one relay than a relay holds is refused even within the capacity", () => {
     const big = peerLimits(CAPACITY_PAYMENTS_DEFAULT);
     expect(() => relay(0, RELAY_PAYMENTS_MAX + 1, big)).toThrow(AssertionError);
     const bytes = relay(0, RELAY_PAYMENTS_MAX, big);
-    new DataView(bytes.buffer).setUint32(61 + 4, RELAY_PAYMENTS_MAX + 1, false);
-    const parsed = parsePeerMessage(bytes, big);
+    new DataView(bytes.buffer).setUint32(93 + 4, RELAY_PAYMENTS_MAX + 1, false);
+    const parsed = parsePeerMessage(bytes, NETWORK_ID, big);
     expect(!parsed.ok && parsed.reason).toContain(`more than ${RELAY_PAYMENTS_MAX}`);
     expect(relayBytes(RELAY_PAYMENTS_MAX)).toBeLessThan(big.peerMessageBytesMax);
   });
   test("a message longer than any message of this network is refused from its length alone", () => {
     const l = peerLimits(20);
-    const parsed = parsePeerMessage(handover(40, peerLimits(40)), l);
+    const parsed = parsePeerMessage(handover(40, peerLimits(40)), NETWORK_ID, l);
     expect(!parsed.ok && parsed.reason).toContain(`longer than ${l.peerMessageBytesMax} bytes`);
   });
 });

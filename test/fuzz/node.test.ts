@@ -16,7 +16,8 @@ import { decodeReply } from "../../src/core/udp-reply.ts";
 import { ERROR_CODES } from "../../src/core/errors.ts";
 import { equalBytes, toHex } from "../../src/core/bytes.ts";
 import { paymentIdHex } from "../../src/core/payment.ts";
-import { encodeHandover, encodeRelay, encodeVote, PEER_MAGIC } from "../../src/core/consensus/peer-message.ts";
+import { encodeHandover, encodeRelay, encodeVote, PEER_MAGIC, SENDER_OFFSET } from "../../src/core/consensus/peer-message.ts";
+import { parseNetwork } from "../../src/core/network.ts";
 import { peerLimits } from "../../src/core/consensus/peer-limits.ts";
 import { CAPACITY_PAYMENTS_DEFAULT } from "../../src/core/limits.ts";
 
@@ -51,6 +52,10 @@ let dir: { path: string; cleanup: () => void };
 let f: FundedNode;
 /** The node of a two-server network whose other server (PEER) the test speaks for. */
 let peers: BinaryNode;
+/** The id of that node's network: in every message and request the test signs as PEER. */
+let peersNetworkId: Uint8Array;
+/** Another network with the same servers (another genesis): what is signed for it is refused. */
+let otherNetworkId: Uint8Array;
 let stateBefore: unknown;
 let peersStateBefore: unknown;
 
@@ -103,13 +108,16 @@ async function startPeersNode(path: string): Promise<BinaryNode> {
   const port = await freePort();
   const other = await freePort();
   writeSeed(join(path, "peers-self.seed"), PEERS_SELF);
-  writeJson(join(path, "peers-network.json"), {
+  const file = {
     servers: [
       { key: toHex(PEERS_SELF.publicKey), address: `${HOST}:${port}` },
       { key: toHex(PEER.publicKey), address: `${HOST}:${other}` },
     ],
     genesis: { [toHex(PAYER.publicKey)]: 10_000 },
-  });
+  };
+  peersNetworkId = parseNetwork(file).id;
+  otherNetworkId = parseNetwork({ ...file, genesis: { [toHex(PAYER.publicKey)]: 10_001 } }).id;
+  writeJson(join(path, "peers-network.json"), file);
   return startBinaryNode(path, ["--network", join(path, "peers-network.json"), "--seed", join(path, "peers-self.seed"), "--data", join(path, "peers-data")], port);
 }
 
@@ -277,8 +285,8 @@ describe("fuzz: the compiled node", () => {
 });
 
 /** The header `signer` sends with this request, signed at `timeMs`. */
-function signedHeader(signer: KeyPair, method: string, pathAndQuery: string, contentLength: number, timeMs = Date.now()): Record<string, string> {
-  return { [PEER_AUTH_HEADER]: peerAuthHeader({ method, pathAndQuery, contentLength }, signer.publicKey, signer.seed, timeMs) };
+function signedHeader(signer: KeyPair, method: string, pathAndQuery: string, contentLength: number, timeMs = Date.now(), networkId = peersNetworkId): Record<string, string> {
+  return { [PEER_AUTH_HEADER]: peerAuthHeader({ method, pathAndQuery, contentLength }, networkId, signer.publicKey, signer.seed, timeMs) };
 }
 
 /** Printable ASCII, so fetch sends it as a header value. */
@@ -288,8 +296,8 @@ function randomHeaderText(fuzz: Fuzz): string {
 
 /**
  * Every way a request to a /peer route can fail to be a server's: no header, a random one, one
- * signed by a stranger or by the node itself, one stale or early, one signed for another path or
- * length, one signed right and then changed. Never the header PEER would send for this request.
+ * signed by a stranger or by the node itself, one stale or early, one signed for another path,
+ * length or network, one signed right and then changed. Never the header PEER would send for this request.
  */
 function wrongAuth(fuzz: Fuzz, method: string, pathAndQuery: string, contentLength: number): Record<string, string> {
   const right = signedHeader(PEER, method, pathAndQuery, contentLength)[PEER_AUTH_HEADER]!;
@@ -318,7 +326,9 @@ function wrongAuth(fuzz: Fuzz, method: string, pathAndQuery: string, contentLeng
         : signedHeader(PEER, method === "GET" ? "POST" : "GET", pathAndQuery, contentLength + fuzz.int(0, 1))[PEER_AUTH_HEADER]!;
       break;
     case 6:
-      header = signedHeader(PEER, method, pathAndQuery, contentLength + fuzz.pick([1, -1, 140, 1_000_000]))[PEER_AUTH_HEADER]!;
+      header = fuzz.chance(0.5)
+        ? signedHeader(PEER, method, pathAndQuery, contentLength + fuzz.pick([1, -1, 140, 1_000_000]))[PEER_AUTH_HEADER]!
+        : signedHeader(PEER, method, pathAndQuery, contentLength, Date.now(), otherNetworkId)[PEER_AUTH_HEADER]!;
       break;
     default: {
       // One character of the right header changed (possibly to uppercase, or a separator).
@@ -337,8 +347,8 @@ function wrongAuth(fuzz: Fuzz, method: string, pathAndQuery: string, contentLeng
 function peerMessages() {
   const now = Date.now();
   const window = Math.floor(now / 120_000);
-  const messages = (sender: Uint8Array, seed: Uint8Array) => {
-    const common = { sender, window, sentAtMs: now };
+  const messages = (sender: Uint8Array, seed: Uint8Array, networkId = peersNetworkId) => {
+    const common = { networkId, sender, window, sentAtMs: now };
     return [
       encodeVote({ ...common, hash: new Uint8Array(32), applied: true }, seed),
       encodeHandover({ ...common, baseWindow: window - 1, baseHash: new Uint8Array(32), hash: new Uint8Array(32), payments: [signedPayment(STRANGER, PAYEE.publicKey, 1, now)] }, seed, LIMITS),
@@ -352,31 +362,36 @@ function peerMessages() {
     forged: messages(PEER.publicKey, STRANGER.seed),
     /** STRANGER's own: refused because the sender is not the server that signed the request. */
     strangers: messages(STRANGER.publicKey, STRANGER.seed),
+    /** Signed by PEER for another network with the same servers: refused before the signature. */
+    otherNetwork: messages(PEER.publicKey, PEER.seed, otherNetworkId),
   };
 }
 
-/** Random bytes, sometimes after the magic, sometimes with PEER's key where the sender goes (bytes 13..44). */
+/** Random bytes, sometimes after the magic, sometimes with the network id and PEER's key where they go. */
 function randomPeerBody(fuzz: Fuzz): Uint8Array {
-  const body = fuzz.chance(0.5) ? fuzz.bytes(randomLength(fuzz, [0, 1, 12, 13, 45, 125, 158, 200], 3000)) : concatBytes(PEER_MAGIC, fuzz.bytes(fuzz.int(0, 400)));
-  if (fuzz.chance(0.5) && body.length >= 45) body.set(PEER.publicKey, 13);
+  const body = fuzz.chance(0.5) ? fuzz.bytes(randomLength(fuzz, [0, 1, 12, 13, 45, 77, 157, 190, 200], 3000)) : concatBytes(PEER_MAGIC, fuzz.bytes(fuzz.int(0, 400)));
+  if (fuzz.chance(0.5) && body.length >= SENDER_OFFSET) body.set(peersNetworkId, SENDER_OFFSET - 32);
+  if (fuzz.chance(0.5) && body.length >= SENDER_OFFSET + 32) body.set(PEER.publicKey, SENDER_OFFSET);
   return body;
 }
 
 const MESSAGE_FIELDS: readonly IntegerField[] = [
-  { offset: 45, widthBytes: 8 },
-  { offset: 53, widthBytes: 8 },
+  { offset: SENDER_OFFSET + 32, widthBytes: 8 }, // window
+  { offset: SENDER_OFFSET + 40, widthBytes: 8 }, // sent at
 ];
 
 /** A body that is not a message PEER signed: random, forged, a stranger's, or a changed copy of PEER's. */
 function invalidPeerMessage(fuzz: Fuzz, pool: ReturnType<typeof peerMessages>): Uint8Array {
-  const all = [...pool.signed, ...pool.forged, ...pool.strangers];
-  switch (fuzz.int(0, 4)) {
+  const all = [...pool.signed, ...pool.forged, ...pool.strangers, ...pool.otherNetwork];
+  switch (fuzz.int(0, 5)) {
     case 0:
       return randomPeerBody(fuzz);
     case 1:
       return fuzz.pick(pool.forged);
     case 2:
       return fuzz.pick(pool.strangers);
+    case 3:
+      return fuzz.pick(pool.otherNetwork);
     default:
       for (;;) {
         const bytes = mutate(fuzz, fuzz.pick(fuzz.chance(0.7) ? pool.signed : all), MESSAGE_FIELDS, all);

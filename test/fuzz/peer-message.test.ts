@@ -32,13 +32,18 @@ const LIMITS = peerLimits(CAPACITY_PAYMENTS_DEFAULT);
 import { concatBytes, Fuzz, FUZZ_SEED, fuzzCases, mutate, randomLength, type IntegerField } from "./fuzz-support.ts";
 
 const SENDER = testKeyPair(0x51);
-const HEADER_BYTES = PEER_MAGIC.length + 1 + 32 + 8 + 8;
+/** The network the messages are for and the decoder expects (any 32 bytes). */
+const NETWORK_ID = new Uint8Array(32).fill(0x4e);
+const NETWORK_ID_OFFSET = PEER_MAGIC.length + 1;
+const HEADER_BYTES = PEER_MAGIC.length + 1 + 32 + 32 + 8 + 8;
 const HANDOVER_PAYMENTS_OFFSET = HEADER_BYTES + 8 + 32 + 32 + 4;
 const RELAY_PAYMENTS_OFFSET = HEADER_BYTES + 4 + 4;
 const FIELDS: readonly IntegerField[] = [
   { offset: PEER_MAGIC.length, widthBytes: 1 }, // type
-  { offset: PEER_MAGIC.length + 1 + 32, widthBytes: 8 }, // window
-  { offset: PEER_MAGIC.length + 1 + 32 + 8, widthBytes: 8 }, // sent at
+  { offset: NETWORK_ID_OFFSET, widthBytes: 1 }, // network id, first byte
+  { offset: NETWORK_ID_OFFSET + 31, widthBytes: 1 }, // network id, last byte
+  { offset: NETWORK_ID_OFFSET + 32 + 32, widthBytes: 8 }, // window
+  { offset: NETWORK_ID_OFFSET + 32 + 32 + 8, widthBytes: 8 }, // sent at
   { offset: HEADER_BYTES, widthBytes: 8 }, // handover: base window
   { offset: HEADER_BYTES, widthBytes: 4 }, // relay: first
   { offset: HEADER_BYTES + 4, widthBytes: 4 }, // relay: count
@@ -57,7 +62,7 @@ function window(fuzz: Fuzz): number {
 }
 
 function randomMessage(fuzz: Fuzz, seed = SENDER.seed, sender = SENDER.publicKey): Uint8Array {
-  const common = { sender, window: window(fuzz), sentAtMs: fuzz.pick([0, Number.MAX_SAFE_INTEGER, Date.UTC(2027, 0, 15) + fuzz.int(0, 1e9)]) };
+  const common = { networkId: NETWORK_ID, sender, window: window(fuzz), sentAtMs: fuzz.pick([0, Number.MAX_SAFE_INTEGER, Date.UTC(2027, 0, 15) + fuzz.int(0, 1e9)]) };
   const payments = Array.from({ length: fuzz.pick([0, 1, 2, fuzz.int(0, 6)]) }, () => fuzz.bytes(PAYMENT_SIZE_BYTES));
   switch (fuzz.int(0, 2)) {
     case 0:
@@ -95,7 +100,7 @@ function resign(bytes: Uint8Array): Uint8Array {
 /** Never throws; a decoded message is consistent and encodes back to the same bytes. */
 function checkMessage(fuzz: Fuzz, bytes: Uint8Array, verify = verifySignature): ReturnType<typeof decodePeerMessage> {
   fuzz.input(bytes);
-  const result = decodePeerMessage(bytes, verify, LIMITS);
+  const result = decodePeerMessage(bytes, verify, NETWORK_ID, LIMITS);
   if (!result.ok) {
     expect(typeof result.reason).toBe("string");
     return result;
@@ -128,7 +133,7 @@ describe("fuzz: peer message decoding", () => {
   test("random bytes, with and without the magic", () => {
     fuzzCases("peer-message/random", 3000, (fuzz) => {
       let bytes = fuzz.bytes(randomLength(fuzz, LENGTHS, 3000));
-      if (fuzz.chance(0.8)) bytes = concatBytes(PEER_MAGIC, new Uint8Array([fuzz.pick([HANDOVER_TYPE, VOTE_TYPE, RELAY_TYPE, fuzz.int(0, 255)])]), bytes);
+      if (fuzz.chance(0.8)) bytes = concatBytes(PEER_MAGIC, new Uint8Array([fuzz.pick([HANDOVER_TYPE, VOTE_TYPE, RELAY_TYPE, fuzz.int(0, 255)])]), fuzz.chance(0.7) ? NETWORK_ID : fuzz.bytes(32), bytes);
       expect(checkMessage(fuzz, bytes).ok).toBe(false);
     });
   });
@@ -157,15 +162,43 @@ describe("fuzz: peer message decoding", () => {
     fuzzCases("peer-message/structure", 1500, (fuzz) => {
       const valid = fuzz.pick(VALID_POOL);
       const bytes = fuzz.chance(0.2)
-        ? concatBytes(PEER_MAGIC, new Uint8Array([fuzz.int(1, 3)]), fuzz.bytes(randomLength(fuzz, LENGTHS, 1000)))
+        ? concatBytes(PEER_MAGIC, new Uint8Array([fuzz.int(1, 3)]), NETWORK_ID, fuzz.bytes(randomLength(fuzz, LENGTHS, 1000)))
         : mutate(fuzz, valid, FIELDS, [fuzz.pick(VALID_POOL)], plausibleCounts(valid.length));
       checkMessage(fuzz, bytes, () => true);
     });
   });
 });
 
+describe("another network's messages", () => {
+  test("every valid message, expected for another network, is refused before its signature is checked", () => {
+    const otherId = NETWORK_ID.slice();
+    otherId[31] = otherId[31]! ^ 0x01;
+    let verified = 0;
+    const counting = () => {
+      verified++;
+      return true;
+    };
+    for (const bytes of VALID_POOL) {
+      const result = decodePeerMessage(bytes, counting, otherId, LIMITS);
+      expect(result.ok).toBe(false);
+      expect(!result.ok && result.reason).toStartWith(`message for another network (id ${toHex(NETWORK_ID.subarray(0, 8))}…; this network is ${toHex(otherId.subarray(0, 8))}…)`);
+    }
+    expect(verified).toBe(0);
+    // Control: for their own network they reach the signature check.
+    for (const bytes of VALID_POOL) expect(decodePeerMessage(bytes, counting, NETWORK_ID, LIMITS).ok).toBe(true);
+    expect(verified).toBe(VALID_POOL.length);
+  });
+
+  test("a message of the previous format (scryp-peer/1) is named as such", () => {
+    const old = VALID_POOL[0]!.slice();
+    old.set(new TextEncoder().encode("scryp-peer/1"), 0);
+    const result = decodePeerMessage(old, verifySignature, NETWORK_ID, LIMITS);
+    expect(!result.ok && result.reason).toBe("a scryp-peer/1 message (this server speaks scryp-peer/2)");
+  });
+});
+
 describe("fuzz: certificates", () => {
-  test("splitCertificate: votes of 158 bytes that concatenate back to the input, or null", () => {
+  test("splitCertificate: votes of 190 bytes that concatenate back to the input, or null", () => {
     fuzzCases("peer-message/certificate", 1000, (fuzz) => {
       const votes = VALID_POOL.filter((m) => typeOf(m) === VOTE_TYPE);
       const real = encodeCertificate(Array.from({ length: fuzz.int(0, 5) }, () => (votes.length > 0 ? fuzz.pick(votes) : new Uint8Array(VOTE_BYTES))));

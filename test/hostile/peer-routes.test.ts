@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { toHex } from "../../src/core/bytes.ts";
 import { PEER_AUTH_HEADER, peerAuthHeader } from "../../src/core/consensus/peer-request-auth.ts";
+import { encodeVote } from "../../src/core/consensus/peer-message.ts";
+import { parseNetwork, type Network } from "../../src/core/network.ts";
 import { peerLimits } from "../../src/core/consensus/peer-limits.ts";
 import { CAPACITY_PAYMENTS_DEFAULT } from "../../src/core/limits.ts";
 
@@ -20,13 +22,16 @@ let node: BinaryNode;
 const SELF = testKeyPair(31);
 const PEER = testKeyPair(32); // listed in the network file, never started: the test speaks as it
 const STRANGER = testKeyPair(33);
+let network: Network;
+/** The same servers with another genesis: another network, whose messages the node must refuse. */
+let otherNetwork: Network;
 
 beforeAll(async () => {
   dir = tempDir("scryp-hostile-peer-");
   const port = await freePort();
   const other = await freePort();
   writeSeed(join(dir.path, "self.seed"), SELF);
-  writeJson(join(dir.path, "net.json"), {
+  const file = {
     servers: [
       { key: toHex(SELF.publicKey), address: `127.0.0.1:${port}` },
       { key: toHex(PEER.publicKey), address: `127.0.0.1:${other}` },
@@ -35,7 +40,10 @@ beforeAll(async () => {
     blackout: 800,
     skew: 300,
     genesis: { [toHex(testKeyPair(34).publicKey)]: 1_000 },
-  });
+  };
+  network = parseNetwork(file);
+  otherNetwork = parseNetwork({ ...file, genesis: { [toHex(testKeyPair(34).publicKey)]: 1_001 } });
+  writeJson(join(dir.path, "net.json"), file);
   node = await startBinaryNode(dir.path, ["--network", join(dir.path, "net.json"), "--seed", join(dir.path, "self.seed"), "--data", join(dir.path, "d")], port);
 });
 afterAll(async () => {
@@ -43,8 +51,8 @@ afterAll(async () => {
   dir.cleanup();
 });
 
-const signed = (kp: typeof PEER, method: string, pathAndQuery: string, contentLength: number, timeMs = Date.now()) => ({
-  [PEER_AUTH_HEADER]: peerAuthHeader({ method, pathAndQuery, contentLength }, kp.publicKey, kp.seed, timeMs),
+const signed = (kp: typeof PEER, method: string, pathAndQuery: string, contentLength: number, timeMs = Date.now(), networkId = network.id) => ({
+  [PEER_AUTH_HEADER]: peerAuthHeader({ method, pathAndQuery, contentLength }, networkId, kp.publicKey, kp.seed, timeMs),
 });
 
 async function expectRefused(res: Response, status: number, code: string) {
@@ -77,6 +85,32 @@ describe("strangers are refused from the headers", () => {
     expect(tooLarge).toStartWith("HTTP/1.1 413");
     const metrics = parsePrometheusText(await (await fetch(`${node.url}/metrics`)).text());
     expect(sampleValue(metrics, "scryp_faults_total", { kind: "peer_request_refused" })).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe("another network that shares the server keys is refused", () => {
+  test("a request signed for another network: 401 PEER_UNAUTHORIZED", async () => {
+    const path = "/peer/certificate";
+    const res = await fetch(node.url + path, { headers: signed(PEER, "GET", path, 0, Date.now(), otherNetwork.id) });
+    expect(res.status).toBe(401);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe("PEER_UNAUTHORIZED");
+    expect(body.error.message).toContain("bad signature (or another network)");
+    // Control: the same request signed for this network is answered.
+    const ok = await fetch(node.url + path, { headers: signed(PEER, "GET", path, 0) });
+    expect([200, 404]).toContain(ok.status);
+    await ok.arrayBuffer();
+  });
+
+  test("a message of another network, in a request of this one: 400 PEER_REJECTED, logged", async () => {
+    const body = encodeVote({ networkId: otherNetwork.id, sender: PEER.publicKey, window: Math.floor(Date.now() / 2_000), sentAtMs: Date.now(), hash: new Uint8Array(32), applied: true }, PEER.seed);
+    const res = await fetch(node.url + "/peer/message", { method: "POST", headers: { ...signed(PEER, "POST", "/peer/message", body.length), "content-type": "application/octet-stream" }, body });
+    expect(res.status).toBe(400);
+    const answer = (await res.json()) as { error: { code: string; message: string } };
+    expect(answer.error.code).toBe("PEER_REJECTED");
+    expect(answer.error.message).toContain("message for another network");
+    await Bun.sleep(100);
+    expect(node.log()).toContain(`message for another network (id ${otherNetwork.idHex.slice(0, 16)}…; this network is ${network.idHex.slice(0, 16)}…)`);
   });
 });
 

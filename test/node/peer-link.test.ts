@@ -19,6 +19,8 @@ const HISTORY = Array.from({ length: 40 * 3 }, (_, i) => {
 });
 const ANSWER_ROWS_MAX = 7;
 const requests: string[] = [];
+/** The network both servers are of (set by the test, which knows the source's port). */
+let sourceNetworkId: Uint8Array = new Uint8Array(32);
 
 const source = Bun.serve({
   hostname: "127.0.0.1",
@@ -28,7 +30,7 @@ const source = Bun.serve({
     requests.push(url.search);
     // Every request is signed by the asking server (its key is server 0's).
     const auth = parsePeerAuth(req.headers.get(PEER_AUTH_HEADER));
-    if (!auth.ok || !verifyPeerAuth(auth, { method: "GET", pathAndQuery: url.pathname + url.search, contentLength: 0 }, verifySignature)) {
+    if (!auth.ok || !verifyPeerAuth(auth, { method: "GET", pathAndQuery: url.pathname + url.search, contentLength: 0 }, sourceNetworkId, verifySignature)) {
       return new Response("unsigned", { status: 401 });
     }
     const after = Number(url.searchParams.get("after"));
@@ -48,6 +50,7 @@ test("a resync larger than one answer is fetched in parts, complete and in order
     ],
     genesis: {},
   });
+  sourceNetworkId = network.id;
   let received: { window: number; bytes: Uint8Array }[] | null = null;
   const coordinator = {
     completeResync: (_after: number, _window: number, _hash: Uint8Array, rows: { window: number; bytes: Uint8Array }[]) => {

@@ -7,7 +7,7 @@
 import { describe, expect, test } from "bun:test";
 import type { Simulation } from "../../src/sim/simulator.ts";
 import { keyPairFromSeed } from "../../src/core/keys.ts";
-import { decodePeerMessage, encodeHandover, encodeRelay, encodeVote, type Handover, type PeerMessage, type Relay, type Vote } from "../../src/core/consensus/peer-message.ts";
+import { decodePeerMessage, SENDER_OFFSET, encodeHandover, encodeRelay, encodeVote, type Handover, type PeerMessage, type Relay, type Vote } from "../../src/core/consensus/peer-message.ts";
 import { verifySignature } from "../../src/core/verify.ts";
 import { toHex } from "../../src/core/bytes.ts";
 import { CAPACITY_PAYMENTS_DEFAULT, SUPPLY } from "../../src/core/limits.ts";
@@ -65,7 +65,7 @@ function capture(sim: Simulation): { to: number; bytes: Uint8Array; message: Pee
     const c = s.coordinator;
     const original = c.receive.bind(c);
     c.receive = (bytes, nowMs) => {
-      const d = decodePeerMessage(bytes, verifySignature, LIMITS);
+      const d = decodePeerMessage(bytes, verifySignature, sim.network.id, LIMITS);
       if (d.ok) seen.push({ to: s.index, bytes: new Uint8Array(bytes), message: d.message });
       return original(bytes, nowMs);
     };
@@ -123,31 +123,31 @@ describe("peer messages", () => {
       // Forged: any bit flipped, in the signature or in what it covers.
       expectRejected("handover, signature bit flipped", flipBit(h.bytes, h.bytes.length - 1), /bad signature/);
       expectRejected("handover, a payment bit flipped", flipBit(h.bytes, h.bytes.length - 64 - 100), /bad signature/);
-      expectRejected("handover, window bit flipped", flipBit(h.bytes, 12 + 1 + 32 + 7), /bad signature/);
+      expectRejected("handover, window bit flipped", flipBit(h.bytes, SENDER_OFFSET + 32 + 7), /bad signature/);
       expectRejected("vote, signature bit flipped", flipBit(vote.bytes, vote.bytes.length - 1), /bad signature/);
-      expectRejected("vote, hash bit flipped", flipBit(vote.bytes, 70), /bad signature/);
+      expectRejected("vote, hash bit flipped", flipBit(vote.bytes, SENDER_OFFSET + 32 + 8 + 8 + 5), /bad signature/);
       // Signed by a key that is not a server of this network.
-      expectRejected("handover from an outsider", encodeHandover({ sender: outsider.publicKey, ...handoverFields }, outsider.seed, LIMITS), /not a server of this network/);
-      expectRejected("vote from an outsider", encodeVote({ sender: outsider.publicKey, window: k, sentAtMs: vote.sentAtMs, hash: vote.hash, applied: true }, outsider.seed), /not a server of this network/);
+      expectRejected("handover from an outsider", encodeHandover({ networkId: sim.network.id, sender: outsider.publicKey, ...handoverFields }, outsider.seed, LIMITS), /not a server of this network/);
+      expectRejected("vote from an outsider", encodeVote({ networkId: sim.network.id, sender: outsider.publicKey, window: k, sentAtMs: vote.sentAtMs, hash: vote.hash, applied: true }, outsider.seed), /not a server of this network/);
       // A real server's key claimed but signed by another: the signature does not verify.
-      expectRejected("handover claiming the beta's key, signed by another server", encodeHandover({ sender: serverKey(beta), ...handoverFields }, serverSeed(next), LIMITS), /bad signature/);
+      expectRejected("handover claiming the beta's key, signed by another server", encodeHandover({ networkId: sim.network.id, sender: serverKey(beta), ...handoverFields }, serverSeed(next), LIMITS), /bad signature/);
       // Wrong role: the same batch, validly signed by a server that is not window k's beta.
-      expectRejected(`handover of window ${k} signed by server ${next} (not its beta)`, encodeHandover({ sender: serverKey(next), ...handoverFields }, serverSeed(next), LIMITS), /not the beta/);
-      expectRejected("handover signed by the target itself", encodeHandover({ sender: serverKey(target), ...handoverFields }, serverSeed(target), LIMITS), /from this server/);
-      expectRejected("vote signed by the target itself", encodeVote({ sender: serverKey(target), window: k, sentAtMs: vote.sentAtMs, hash: vote.hash, applied: true }, serverSeed(target)), /from this server/);
+      expectRejected(`handover of window ${k} signed by server ${next} (not its beta)`, encodeHandover({ networkId: sim.network.id, sender: serverKey(next), ...handoverFields }, serverSeed(next), LIMITS), /not the beta/);
+      expectRejected("handover signed by the target itself", encodeHandover({ networkId: sim.network.id, sender: serverKey(target), ...handoverFields }, serverSeed(target), LIMITS), /from this server/);
+      expectRejected("vote signed by the target itself", encodeVote({ networkId: sim.network.id, sender: serverKey(target), window: k, sentAtMs: vote.sentAtMs, hash: vote.hash, applied: true }, serverSeed(target)), /from this server/);
       // The right beta, wrong time: window k+1's handover before its blackout.
-      expectRejected("the beta's handover of the next window, early", encodeHandover({ sender: serverKey(next), ...handoverFields, window: k + 1 }, serverSeed(next), LIMITS), /before its blackout/);
+      expectRejected("the beta's handover of the next window, early", encodeHandover({ networkId: sim.network.id, sender: serverKey(next), ...handoverFields, window: k + 1 }, serverSeed(next), LIMITS), /before its blackout/);
       // Far-future and stale windows.
-      expectRejected("vote for a far-future window", encodeVote({ sender: serverKey(beta), window: k + 5, sentAtMs: vote.sentAtMs, hash: vote.hash, applied: true }, serverSeed(beta)), /future/);
-      expectRejected("vote for a long-gone window", encodeVote({ sender: serverKey(beta), window: k - 30, sentAtMs: vote.sentAtMs, hash: vote.hash, applied: true }, serverSeed(beta)), /stale/);
+      expectRejected("vote for a far-future window", encodeVote({ networkId: sim.network.id, sender: serverKey(beta), window: k + 5, sentAtMs: vote.sentAtMs, hash: vote.hash, applied: true }, serverSeed(beta)), /future/);
+      expectRejected("vote for a long-gone window", encodeVote({ networkId: sim.network.id, sender: serverKey(beta), window: k - 30, sentAtMs: vote.sentAtMs, hash: vote.hash, applied: true }, serverSeed(beta)), /stale/);
 
       // Relays: forged, from a server that is not the window's alpha, from an outsider.
       const relayFields = { window: k, sentAtMs: relay.sentAtMs, first: 0, payments: relay.payments };
       expectRejected("relay, signature bit flipped", flipBit(relay.bytes, relay.bytes.length - 1), /bad signature/);
       expectRejected("relay, a payment bit flipped", flipBit(relay.bytes, relay.bytes.length - 64 - 10), /bad signature/);
-      expectRejected("relay from an outsider", encodeRelay({ sender: outsider.publicKey, ...relayFields }, outsider.seed, LIMITS), /not a server of this network/);
-      expectRejected(`relay of window ${k} signed by server ${next} (not its alpha)`, encodeRelay({ sender: serverKey(next), ...relayFields }, serverSeed(next), LIMITS), /not the alpha/);
-      expectRejected("relay for a far-future window", encodeRelay({ sender: serverKey(beta), ...relayFields, window: k + 5 }, serverSeed(beta), LIMITS), /future/);
+      expectRejected("relay from an outsider", encodeRelay({ networkId: sim.network.id, sender: outsider.publicKey, ...relayFields }, outsider.seed, LIMITS), /not a server of this network/);
+      expectRejected(`relay of window ${k} signed by server ${next} (not its alpha)`, encodeRelay({ networkId: sim.network.id, sender: serverKey(next), ...relayFields }, serverSeed(next), LIMITS), /not the alpha/);
+      expectRejected("relay for a far-future window", encodeRelay({ networkId: sim.network.id, sender: serverKey(beta), ...relayFields, window: k + 5 }, serverSeed(beta), LIMITS), /future/);
 
       // Control: the genuine relay is taken, and its payments are applied ahead of the handover.
       const beforeRelay = snapshot(sim, target);
@@ -169,7 +169,7 @@ describe("peer messages", () => {
 
       // Replays: the same bytes, and the same window's handover re-sent with a new time.
       expectRejected("the same handover again", handover!.bytes, /replayed handover/);
-      expectRejected("the beta's handover of the same window, re-signed later", encodeHandover({ sender: serverKey(beta), ...handoverFields, sentAtMs: h.sentAtMs + 50 }, serverSeed(beta), LIMITS), /replayed handover/);
+      expectRejected("the beta's handover of the same window, re-signed later", encodeHandover({ networkId: sim.network.id, sender: serverKey(beta), ...handoverFields, sentAtMs: h.sentAtMs + 50 }, serverSeed(beta), LIMITS), /replayed handover/);
 
       // Control: the beta's genuine vote makes a majority with the target's own: window k agreed.
       const voted = t.coordinator.receive(vote.bytes, now());
@@ -183,8 +183,8 @@ describe("peer messages", () => {
       expect({ agreed: t.coordinator.agreed, hash: t.ledger.stateHashHex() }, `seed ${seed}: a resent vote changes nothing`).toEqual(beforeResend);
       const otherHash = new Uint8Array(vote.hash);
       otherHash[0] = otherHash[0]! ^ 0xff;
-      expectRejected("a second, different vote from the beta for the same window", encodeVote({ sender: serverKey(beta), window: k, sentAtMs: vote.sentAtMs + 1, hash: otherHash, applied: true }, serverSeed(beta)), /second, different vote/);
-      expectRejected("a second vote from the beta, same hash, new time", encodeVote({ sender: serverKey(beta), window: k, sentAtMs: vote.sentAtMs + 1, hash: vote.hash, applied: false }, serverSeed(beta)), /second, different vote/);
+      expectRejected("a second, different vote from the beta for the same window", encodeVote({ networkId: sim.network.id, sender: serverKey(beta), window: k, sentAtMs: vote.sentAtMs + 1, hash: otherHash, applied: true }, serverSeed(beta)), /second, different vote/);
+      expectRejected("a second vote from the beta, same hash, new time", encodeVote({ networkId: sim.network.id, sender: serverKey(beta), window: k, sentAtMs: vote.sentAtMs + 1, hash: vote.hash, applied: false }, serverSeed(beta)), /second, different vote/);
 
       sim.dropRules = [];
       runToWindow(sim, windowNow(sim) + 3);
@@ -228,7 +228,7 @@ describe("peer messages", () => {
       })();
       const forged = [valid, badSignature, inflated, overspend, outsideWindow, selfPayment, zero, earlier, unknownPayer, valid];
       const message = encodeHandover(
-        { sender: serverKey(beta), window: k, sentAtMs: sim.localNow(beta), baseWindow: base.window, baseHash: base.hash, hash: new Uint8Array(32).fill(9), payments: forged },
+        { networkId: sim.network.id, sender: serverKey(beta), window: k, sentAtMs: sim.localNow(beta), baseWindow: base.window, baseHash: base.hash, hash: new Uint8Array(32).fill(9), payments: forged },
         serverSeed(beta),
         LIMITS,
       );

@@ -35,6 +35,7 @@ import {
   encodeHandover,
   encodeRelay,
   encodeVote,
+  isCertificateOf,
   splitCertificate,
   type Handover,
   type Vote,
@@ -137,6 +138,7 @@ export class Coordinator {
   private readonly schedule: ScheduleParams;
   /** Message sizes of this network, from its capacity. */
   private readonly limits: PeerLimits;
+  private readonly networkId: Uint8Array;
   private readonly n: number;
   private readonly self: number;
   private readonly selfKey: Uint8Array;
@@ -181,8 +183,15 @@ export class Coordinator {
     this.selfKey = o.network.servers[o.selfIndex]!.key;
     this.schedule = { serverCount: this.n, intervalMs: o.network.intervalMs, blackoutMs: o.network.blackoutMs };
     this.limits = peerLimits(o.network.capacity);
+    this.networkId = o.network.id;
     this.agreedCheckpoint = o.ledger.agreed();
     this.loadOwnVotes();
+    // A checkpoint recorded by an older scryp (votes of scryp-peer/1, without the network id)
+    // stays this server's checkpoint, but its certificate is not served: every peer would refuse
+    // it. The next agreed window brings one of this format.
+    if (this.agreedCheckpoint.certificate.length > 0 && !isCertificateOf(this.agreedCheckpoint.certificate, this.networkId)) {
+      o.log.warn("coordinator", `the certificate of window ${this.agreedCheckpoint.window} was recorded by an older scryp (another peer message format); it is not served to peers`);
+    }
   }
 
   get agreed(): { window: number; hash: string } {
@@ -311,8 +320,10 @@ export class Coordinator {
    * answers, so a peer that missed the votes learns the outcome from anyone who has it.
    */
   newestCertificate(): { window: number; certificate: Uint8Array } | null {
+    // A few comparisons of ≤ 45 bytes a vote, no signature (see the constructor).
+    const served = this.agreedCheckpoint.certificate.length > 0 && isCertificateOf(this.agreedCheckpoint.certificate, this.networkId);
     let best: { window: number; certificate: Uint8Array } | null =
-      this.agreedCheckpoint.certificate.length > 0 ? { window: this.agreedCheckpoint.window, certificate: this.agreedCheckpoint.certificate } : null;
+      served ? { window: this.agreedCheckpoint.window, certificate: this.agreedCheckpoint.certificate } : null;
     for (const [window, c] of this.certified) if (best === null || window > best.window) best = { window, certificate: c.certificate };
     return best;
   }
@@ -349,6 +360,7 @@ export class Coordinator {
     const hash = this.o.ledger.stateHashBytes();
     const message = encodeHandover(
       {
+        networkId: this.networkId,
         sender: this.selfKey,
         window: k,
         sentAtMs: nowMs,
@@ -384,8 +396,8 @@ export class Coordinator {
       return;
     }
     const hash = this.o.ledger.stateHashBytes();
-    const message = encodeVote({ sender: this.selfKey, window, sentAtMs: nowMs, hash, applied }, this.o.seed);
-    const decoded = decodePeerMessage(message, this.o.verify, this.limits);
+    const message = encodeVote({ networkId: this.networkId, sender: this.selfKey, window, sentAtMs: nowMs, hash, applied }, this.o.seed);
+    const decoded = decodePeerMessage(message, this.o.verify, this.networkId, this.limits);
     assert(decoded.ok && decoded.message.type === "vote", "own vote does not decode");
     // On disk before anyone sees it. If the disk refuses, no vote: as if it had been lost.
     if (!this.stored(`recording this server's vote for window ${window}`, () => this.o.ledger.recordOwnVote(window, message, nowMs))) return;
@@ -396,11 +408,22 @@ export class Coordinator {
     this.checkConsensus(window, nowMs, effects);
   }
 
-  /** This server's votes from before a restart: it knows what it voted, and will not vote again. */
+  /**
+   * This server's votes from before a restart: it knows what it voted, and will not vote again.
+   * A stored vote that does not decode was written by an older scryp (scryp-peer/1, without the
+   * network id): it is skipped with a warning. No peer of this format would take it, so it cannot
+   * be sent again, and a new vote for its window cannot be shown as a second one: votes of the two
+   * formats are of different protocols, which all servers of a network switch to together.
+   */
   private loadOwnVotes(): void {
     for (const { window, bytes } of this.o.ledger.ownVotes()) {
-      const decoded = decodePeerMessage(bytes, this.o.verify, this.limits);
-      assert(decoded.ok && decoded.message.type === "vote" && equalBytes(decoded.message.sender, this.selfKey) && decoded.message.window === window, `stored vote for window ${window} is not this server's`);
+      const decoded = parsePeerMessage(bytes, this.networkId, this.limits);
+      if (!decoded.ok) {
+        this.o.log.warn("coordinator", `the stored vote of this server for window ${window} is not of this format (${decoded.reason}): made by an older scryp; ignored`, { window });
+        continue;
+      }
+      // Of this format but not this server's well-signed vote: the data directory is corrupt.
+      assert(decoded.message.type === "vote" && verifyPeerMessage(decoded.message, this.o.verify) && equalBytes(decoded.message.sender, this.selfKey) && decoded.message.window === window, `stored vote for window ${window} is not this server's`);
       this.voted.add(window);
       this.recordVote(this.self, decoded.message);
     }
@@ -424,7 +447,7 @@ export class Coordinator {
     if (!force && out.payments.length < this.limits.relayPaymentsMax && nowMs - this.lastRelayMs < RELAY_INTERVAL_MS) return;
     while (out.payments.length > 0) {
       const payments = out.payments.splice(0, this.limits.relayPaymentsMax);
-      const message = encodeRelay({ sender: this.selfKey, window: out.window, sentAtMs: nowMs, first: this.relayedCount, payments }, this.o.seed, this.limits);
+      const message = encodeRelay({ networkId: this.networkId, sender: this.selfKey, window: out.window, sentAtMs: nowMs, first: this.relayedCount, payments }, this.o.seed, this.limits);
       this.relayedCount += payments.length;
       effects.push({ kind: "broadcast", what: "relay", message });
     }
@@ -512,7 +535,9 @@ export class Coordinator {
       return { ok: false, reason, effects };
     };
     // Cheap checks first (layout, sender, window); the signature only for what could be used.
-    const parsed = parsePeerMessage(bytes, this.limits);
+    // A message of another network (one that shares a server key) is refused here, before its
+    // signature, with a reason that names both ids.
+    const parsed = parsePeerMessage(bytes, this.networkId, this.limits);
     if (!parsed.ok) return reject(parsed.reason);
     const m = parsed.message;
     const sender = this.o.network.servers.findIndex((s) => equalBytes(s.key, m.sender));
@@ -760,7 +785,7 @@ export class Coordinator {
     if (parts === null || parts.length === 0) return reject("malformed");
     const votes: { sender: number; vote: Vote }[] = [];
     for (const part of parts) {
-      const d = decodePeerMessage(part, this.o.verify, this.limits);
+      const d = decodePeerMessage(part, this.o.verify, this.networkId, this.limits);
       if (!d.ok || d.message.type !== "vote") return reject(d.ok ? "not a vote" : d.reason);
       const sender = this.o.network.servers.findIndex((s) => equalBytes(s.key, d.message.sender));
       if (sender < 0) return reject("a vote from outside the network");

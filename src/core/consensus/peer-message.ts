@@ -1,6 +1,9 @@
 // Server-to-server messages, binary and signed by the sender's server key. Fixed layout:
-//   magic "scryp-peer/1" (12) | type (1) | sender key (32) | window (8, big-endian signed)
-//   | sent at (8, big-endian, Unix ms) | payload | Ed25519 signature over all before it (64)
+//   magic "scryp-peer/2" (12) | type (1) | network id (32) | sender key (32)
+//   | window (8, big-endian signed) | sent at (8, big-endian, Unix ms) | payload
+//   | Ed25519 signature over all before it (64)
+// The network id (core/network-id.ts) is signed with the rest, so a message signed for another
+// network that shares a server key is refused here, by a comparison, before its signature.
 // Payloads:
 //   handover (1): base window (8, signed; -1 = genesis) | base hash (32) | state hash (32)
 //                 | count (4) | count × 140-byte payments, in acceptance order
@@ -13,16 +16,22 @@
 // built (a bug if exceeded) and where it is parsed (a refusal), so encoders and parsers take the limits.
 import { KEY_BYTES, PAYMENT_SIZE_BYTES, SIGNATURE_BYTES } from "../limits.ts";
 import { sign } from "../keys.ts";
+import { equalBytes, toHex } from "../bytes.ts";
+import { NETWORK_ID_BYTES } from "../network-id.ts";
 import { assert } from "../assert.ts";
 import type { Verify } from "../acceptance.ts";
 import type { PeerLimits } from "./peer-limits.ts";
 
-export const PEER_MAGIC = new TextEncoder().encode("scryp-peer/1");
+export const PEER_MAGIC = new TextEncoder().encode("scryp-peer/2");
+/** The magic without its version: a message that starts so but differs is of another scryp. */
+const PEER_MAGIC_STEM = new TextEncoder().encode("scryp-peer/");
 export const HANDOVER_TYPE = 1;
 export const VOTE_TYPE = 2;
 export const RELAY_TYPE = 3;
-const HEADER_BYTES = PEER_MAGIC.length + 1 + KEY_BYTES + 8 + 8; // 61
-export const VOTE_BYTES = HEADER_BYTES + 32 + 1 + SIGNATURE_BYTES; // 158
+export const NETWORK_ID_OFFSET = PEER_MAGIC.length + 1; // 13
+export const SENDER_OFFSET = NETWORK_ID_OFFSET + NETWORK_ID_BYTES; // 45
+const HEADER_BYTES = SENDER_OFFSET + KEY_BYTES + 8 + 8; // 93
+export const VOTE_BYTES = HEADER_BYTES + 32 + 1 + SIGNATURE_BYTES; // 190
 const HANDOVER_FIXED_BYTES = HEADER_BYTES + 8 + 32 + 32 + 4 + SIGNATURE_BYTES;
 const RELAY_FIXED_BYTES = HEADER_BYTES + 4 + 4 + SIGNATURE_BYTES;
 
@@ -38,6 +47,7 @@ export function relayBytes(count: number): number {
 
 export interface Handover {
   readonly type: "handover";
+  readonly networkId: Uint8Array;
   readonly sender: Uint8Array;
   readonly window: number;
   readonly sentAtMs: number;
@@ -50,6 +60,7 @@ export interface Handover {
 
 export interface Vote {
   readonly type: "vote";
+  readonly networkId: Uint8Array;
   readonly sender: Uint8Array;
   readonly window: number;
   readonly sentAtMs: number;
@@ -60,6 +71,7 @@ export interface Vote {
 
 export interface Relay {
   readonly type: "relay";
+  readonly networkId: Uint8Array;
   readonly sender: Uint8Array;
   readonly window: number;
   readonly sentAtMs: number;
@@ -75,7 +87,7 @@ export function encodeRelay(m: Omit<Relay, "type" | "bytes">, seed: Uint8Array, 
   assert(Number.isSafeInteger(m.first) && m.first >= 0 && m.first + m.payments.length <= limits.capacity, `a relay ends within the window's capacity of ${limits.capacity} payments`);
   const out = new Uint8Array(relayBytes(m.payments.length));
   const view = new DataView(out.buffer);
-  let o = writeHeader(view, out, RELAY_TYPE, m.sender, m.window, m.sentAtMs);
+  let o = writeHeader(view, out, RELAY_TYPE, m);
   view.setUint32(o, m.first, false);
   o += 4;
   writePayments(view, out, o, m.payments);
@@ -93,15 +105,21 @@ function writePayments(view: DataView, out: Uint8Array, o: number, payments: rea
   }
 }
 
-function writeHeader(view: DataView, out: Uint8Array, type: number, sender: Uint8Array, window: number, sentAtMs: number): number {
+type Header = { readonly networkId: Uint8Array; readonly sender: Uint8Array; readonly window: number; readonly sentAtMs: number };
+
+function writeHeader(view: DataView, out: Uint8Array, type: number, m: Header): number {
+  assert(m.networkId.length === NETWORK_ID_BYTES, `a network id is ${NETWORK_ID_BYTES} bytes, not ${m.networkId.length}`);
+  assert(m.sender.length === KEY_BYTES, `a sender key is ${KEY_BYTES} bytes, not ${m.sender.length}`);
   out.set(PEER_MAGIC, 0);
   let o = PEER_MAGIC.length;
   out[o++] = type;
-  out.set(sender, o);
+  out.set(m.networkId, o);
+  o += NETWORK_ID_BYTES;
+  out.set(m.sender, o);
   o += KEY_BYTES;
-  view.setBigInt64(o, BigInt(window), false);
+  view.setBigInt64(o, BigInt(m.window), false);
   o += 8;
-  view.setBigUint64(o, BigInt(sentAtMs), false);
+  view.setBigUint64(o, BigInt(m.sentAtMs), false);
   return o + 8;
 }
 
@@ -117,7 +135,7 @@ export function encodeHandover(m: Omit<Handover, "type" | "bytes">, seed: Uint8A
   assert(m.payments.length <= limits.capacity, `a handover holds at most ${limits.capacity} payments, not ${m.payments.length}`);
   const out = new Uint8Array(handoverBytes(m.payments.length));
   const view = new DataView(out.buffer);
-  let o = writeHeader(view, out, HANDOVER_TYPE, m.sender, m.window, m.sentAtMs);
+  let o = writeHeader(view, out, HANDOVER_TYPE, m);
   view.setBigInt64(o, BigInt(m.baseWindow), false);
   o += 8;
   out.set(m.baseHash, o);
@@ -131,7 +149,7 @@ export function encodeHandover(m: Omit<Handover, "type" | "bytes">, seed: Uint8A
 export function encodeVote(m: Omit<Vote, "type" | "bytes">, seed: Uint8Array): Uint8Array {
   const out = new Uint8Array(VOTE_BYTES);
   const view = new DataView(out.buffer);
-  let o = writeHeader(view, out, VOTE_TYPE, m.sender, m.window, m.sentAtMs);
+  let o = writeHeader(view, out, VOTE_TYPE, m);
   out.set(m.hash, o);
   o += 32;
   out[o] = m.applied ? 1 : 0;
@@ -146,8 +164,8 @@ const safeNumber = (n: bigint): number | null => (n > BigInt(Number.MAX_SAFE_INT
  * Parses and checks the signature against the sender key in the message. Membership and role are
  * the coordinator's, which checks them between parsePeerMessage and verifyPeerMessage instead.
  */
-export function decodePeerMessage(bytes: Uint8Array, verify: Verify, limits: PeerLimits): DecodeResult {
-  const parsed = parsePeerMessage(bytes, limits);
+export function decodePeerMessage(bytes: Uint8Array, verify: Verify, networkId: Uint8Array, limits: PeerLimits): DecodeResult {
+  const parsed = parsePeerMessage(bytes, networkId, limits);
   if (!parsed.ok) return parsed;
   if (!verifyPeerMessage(parsed.message, verify)) return { ok: false, reason: "bad signature" };
   return parsed;
@@ -159,18 +177,27 @@ export function verifyPeerMessage(m: PeerMessage, verify: Verify): boolean {
   return verify(m.bytes.subarray(bodyEnd), m.bytes.subarray(0, bodyEnd), m.sender);
 }
 
+/** The id's first 8 bytes in hex: enough to tell two networks apart in a log line. */
+const shortId = (id: Uint8Array): string => `${toHex(id.subarray(0, 8))}…`;
+
 /**
- * The layout alone — magic, type, exact length, counts, integer ranges — with no cryptography:
- * what may be checked before the signature, so a malformed or foreign message costs nothing.
- * Counts are checked against this network's limits before the length they imply.
+ * The layout alone — magic, network id, type, exact length, counts, integer ranges — with no
+ * cryptography: what may be checked before the signature, so a malformed or foreign message
+ * costs nothing. Counts are checked against this network's limits before the length they imply.
  */
-export function parsePeerMessage(bytes: Uint8Array, limits: PeerLimits): DecodeResult {
+export function parsePeerMessage(bytes: Uint8Array, networkId: Uint8Array, limits: PeerLimits): DecodeResult {
   if (bytes.length < HEADER_BYTES + SIGNATURE_BYTES) return { ok: false, reason: "too short" };
   if (bytes.length > limits.peerMessageBytesMax) return { ok: false, reason: `longer than ${limits.peerMessageBytesMax} bytes` };
-  for (let i = 0; i < PEER_MAGIC.length; i++) if (bytes[i] !== PEER_MAGIC[i]) return { ok: false, reason: "not a scryp peer message" };
+  if (!startsWith(bytes, PEER_MAGIC)) {
+    if (!startsWith(bytes, PEER_MAGIC_STEM)) return { ok: false, reason: "not a scryp peer message" };
+    const version = new TextDecoder().decode(bytes.subarray(0, PEER_MAGIC.length)).replace(/[^\x20-\x7e]/g, "?");
+    return { ok: false, reason: `a ${version} message (this server speaks ${new TextDecoder().decode(PEER_MAGIC)})` };
+  }
+  const messageNetworkId = bytes.subarray(NETWORK_ID_OFFSET, SENDER_OFFSET);
+  if (!equalBytes(messageNetworkId, networkId)) return { ok: false, reason: `message for another network (id ${shortId(messageNetworkId)}; this network is ${shortId(networkId)})` };
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let o = PEER_MAGIC.length;
-  const type = bytes[o++]!;
+  const type = bytes[PEER_MAGIC.length]!;
+  let o = SENDER_OFFSET;
   const sender = bytes.slice(o, o + KEY_BYTES);
   o += KEY_BYTES;
   const window = safeNumber(view.getBigInt64(o, false));
@@ -179,10 +206,10 @@ export function parsePeerMessage(bytes: Uint8Array, limits: PeerLimits): DecodeR
   o += 8;
   if (window === null || sentAtMs === null) return { ok: false, reason: "window or time out of range" };
   if (type === VOTE_TYPE) {
-    if (bytes.length !== VOTE_BYTES) return { ok: false, reason: "a vote is 158 bytes" };
+    if (bytes.length !== VOTE_BYTES) return { ok: false, reason: `a vote is ${VOTE_BYTES} bytes` };
     const applied = bytes[o + 32];
     if (applied !== 0 && applied !== 1) return { ok: false, reason: "bad applied flag" };
-    return { ok: true, message: { type: "vote", sender, window, sentAtMs, hash: bytes.slice(o, o + 32), applied: applied === 1, bytes } };
+    return { ok: true, message: { type: "vote", networkId: messageNetworkId.slice(), sender, window, sentAtMs, hash: bytes.slice(o, o + 32), applied: applied === 1, bytes } };
   }
   if (type === HANDOVER_TYPE) {
     if (bytes.length < HANDOVER_FIXED_BYTES) return { ok: false, reason: "handover too short" };
@@ -199,7 +226,7 @@ export function parsePeerMessage(bytes: Uint8Array, limits: PeerLimits): DecodeR
     if (bytes.length !== handoverBytes(count)) return { ok: false, reason: "length does not match the payment count" };
     const payments: Uint8Array[] = new Array(count);
     for (let i = 0; i < count; i++) payments[i] = bytes.subarray(o + i * PAYMENT_SIZE_BYTES, o + (i + 1) * PAYMENT_SIZE_BYTES);
-    return { ok: true, message: { type: "handover", sender, window, sentAtMs, baseWindow, baseHash, hash, payments, bytes } };
+    return { ok: true, message: { type: "handover", networkId: messageNetworkId.slice(), sender, window, sentAtMs, baseWindow, baseHash, hash, payments, bytes } };
   }
   if (type === RELAY_TYPE) {
     if (bytes.length < RELAY_FIXED_BYTES) return { ok: false, reason: "relay too short" };
@@ -212,9 +239,14 @@ export function parsePeerMessage(bytes: Uint8Array, limits: PeerLimits): DecodeR
     if (bytes.length !== relayBytes(count)) return { ok: false, reason: "length does not match the payment count" };
     const payments: Uint8Array[] = new Array(count);
     for (let i = 0; i < count; i++) payments[i] = bytes.subarray(o + i * PAYMENT_SIZE_BYTES, o + (i + 1) * PAYMENT_SIZE_BYTES);
-    return { ok: true, message: { type: "relay", sender, window, sentAtMs, first, payments, bytes } };
+    return { ok: true, message: { type: "relay", networkId: messageNetworkId.slice(), sender, window, sentAtMs, first, payments, bytes } };
   }
   return { ok: false, reason: `unknown message type ${type}` };
+}
+
+function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
+  for (let i = 0; i < prefix.length; i++) if (bytes[i] !== prefix[i]) return false;
+  return true;
 }
 
 /** A consensus certificate: the signed votes of a strict majority for one window and hash, concatenated. */
@@ -229,4 +261,15 @@ export function splitCertificate(bytes: Uint8Array): Uint8Array[] | null {
   const votes: Uint8Array[] = [];
   for (let o = 0; o < bytes.length; o += VOTE_BYTES) votes.push(bytes.subarray(o, o + VOTE_BYTES));
   return votes;
+}
+
+/**
+ * Whether a stored certificate is of this format and network: votes of VOTE_BYTES each, every one
+ * with this magic and network id. No signatures: for a certificate a data directory already holds
+ * (one written by an older scryp is not, and is not served).
+ */
+export function isCertificateOf(bytes: Uint8Array, networkId: Uint8Array): boolean {
+  const parts = splitCertificate(bytes);
+  if (parts === null || parts.length === 0) return false;
+  return parts.every((p) => startsWith(p, PEER_MAGIC) && equalBytes(p.subarray(NETWORK_ID_OFFSET, SENDER_OFFSET), networkId));
 }
