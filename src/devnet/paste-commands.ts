@@ -122,7 +122,7 @@ export function pasteBlock(p: PasteBlockInput): string {
 
 /** The same commands, on demand (Enter): the live lines have pushed the first ones out of sight. */
 export function commandsAgain(p: PasteBlockInput): string {
-  return [`scryp devnet is running: ${p.summary}`, ...runningCommands(p), `  ${tailCommand(p)}`, ""].join("\n");
+  return [`scryp devnet is running: ${p.summary}`, ...runningCommands(p), "Follow the nodes' logs:", `  ${tailCommand(p)}`, ""].join("\n");
 }
 
 /** At exit: how to resume, and the commands that work again once it runs. */
