@@ -38,8 +38,21 @@ import {
   nodeName,
   type Requested,
 } from "../devnet/devnet-network.ts";
-import { commandLine, isCompiledMain, pasteBlock, scrypWords, type Invocation } from "../devnet/paste-commands.ts";
+import {
+  AGAIN_HINT,
+  commandLine,
+  commandsAgain,
+  exitBlock,
+  inputAction,
+  isCompiledMain,
+  pasteBlock,
+  scrypWords,
+  type Invocation,
+  type PasteBlockInput,
+} from "../devnet/paste-commands.ts";
 import { Supervisor } from "../devnet/supervisor.ts";
+import { NodeLogError, openNodeLog, type LineSink } from "../devnet/node-log.ts";
+import { advanceLive, formatWindowLine, startLive, type StatusSample } from "../devnet/live-line.ts";
 
 /** After SIGTERM a node commits what is queued and closes its ledger: well under a second. */
 const NODE_STOP_MS_MAX = 5_000;
@@ -48,6 +61,12 @@ const NODE_START_MS_MAX = 15_000;
 /** A first window is agreed within two windows of the nodes being up; past this, say so. */
 const AGREEMENT_WINDOWS_MAX = 4;
 const STATUS_POLL_MS = 100;
+/**
+ * Once ready, each node's status is read every interval / 4, at most each second: a window's count
+ * can be read from its agreement to the next blackout, most of an interval, so none is missed.
+ */
+const LIVE_POLL_MS_MAX = 1_000;
+const LIVE_POLLS_PER_WINDOW = 4;
 const STATUS_TIMEOUT_MS = 1_000;
 /** The amount in the printed example payment. */
 const EXAMPLE_AMOUNT = 100;
@@ -230,11 +249,11 @@ async function checkPorts(ports: readonly number[], remedy: string): Promise<voi
 
 async function run(dir: string, layout: Layout, network: Network, resumed: boolean): Promise<number> {
   const names = network.servers.map((_, i) => nodeName(i + 1));
-  const supervisor = new Supervisor({
-    writeLine: (line) => process.stderr.write(line + "\n"),
-    nameWidth: Math.max("devnet".length, ...names.map((n) => n.length)),
-    stopMsMax: NODE_STOP_MS_MAX,
-  });
+  const writeLine = (line: string) => process.stderr.write(line + "\n");
+  const nameWidth = Math.max("devnet".length, ...names.map((n) => n.length));
+  const supervisor = new Supervisor({ writeLine, nameWidth, stopMsMax: NODE_STOP_MS_MAX });
+  // Before any node starts: a log that cannot be opened stops the devnet with nothing running.
+  const sinks = openLogs(layout, names, (name, line) => writeLine(`${name.padEnd(nameWidth)} | ${line}`), (message) => supervisor.say(message));
   const onSignal = (signal: NodeJS.Signals) => {
     if (supervisor.isStopping) {
       supervisor.say(`${signal} again: killing every node now`);
@@ -246,6 +265,9 @@ async function run(dir: string, layout: Layout, network: Network, resumed: boole
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  // Only a person at a terminal presses Enter; a pipe (CI, tests, a script) is never read.
+  const interactive = process.stdin.isTTY === true;
+  let stopListening = () => {};
   try {
     supervisor.say(`${resumed ? "resuming" : "created"} the network in ${dir}: ${describeDevnet(network)}`);
     const inv = invocation();
@@ -253,35 +275,120 @@ async function run(dir: string, layout: Layout, network: Network, resumed: boole
     for (const [i, server] of network.servers.entries()) {
       const node = i + 1;
       const args = ["node", "--network", layout.network, "--seed", layout.serverSeed(node), "--data", layout.dataDir(node), "--log", "text"];
-      const pid = supervisor.spawn(names[i]!, [...self, ...args]);
-      supervisor.say(`${names[i]} (pid ${pid}) on ${server.address}: ${commandLine(["scryp", ...args])}`);
+      const command = commandLine(["scryp", ...args]);
+      sinks[i]!.write([`${new Date().toISOString()} [devnet] starting ${names[i]} on ${server.address}: ${command}`]);
+      const pid = supervisor.spawn(names[i]!, [...self, ...args], sinks[i]!);
+      supervisor.say(`${names[i]} (pid ${pid}) on ${server.address}: ${command}`);
     }
+    let shown: PasteBlockInput | null = null;
     if (await waitUntilReady(network, supervisor)) {
       const friendKey = toHex(loadOrCreateSeed(layout.friendSeed).keyPair.publicKey);
-      process.stdout.write(
-        pasteBlock({
-          scryp: scrypWords(inv),
-          summary: `${describeDevnet(network)} (${dir})`,
-          networkPath: layout.network,
-          demoSeed: layout.demoSeed,
-          friendSeed: layout.friendSeed,
-          friendKey,
-          amount: EXAMPLE_AMOUNT,
-          statusUrl: `http://${network.servers[0]!.address}/`,
-        }),
-      );
+      shown = {
+        scryp: scrypWords(inv),
+        summary: `${describeDevnet(network)} (${dir})`,
+        dir,
+        networkPath: layout.network,
+        demoSeed: layout.demoSeed,
+        friendSeed: layout.friendSeed,
+        friendKey,
+        amount: EXAMPLE_AMOUNT,
+        statusUrl: `http://${network.servers[0]!.address}/`,
+        logsDir: layout.logsDir,
+        nodes: network.servers.length,
+        interactive,
+      };
+      process.stdout.write(pasteBlock(shown));
+      const block = shown;
+      if (interactive) {
+        stopListening = listenForLines((line) => {
+          if (inputAction(line) === "commands") process.stdout.write(commandsAgain(block));
+          else supervisor.say(`${AGAIN_HINT} Ctrl-C stops every node.`);
+        });
+      }
+      watchWindows(network, supervisor).catch((e: unknown) => {
+        // A failed assertion in the live line is a bug: say so loudly, and stop rather than run on unwatched.
+        supervisor.say(`internal error in the live line: ${(e as Error).stack ?? String(e)}; stopping`);
+        supervisor.stop(70);
+      });
     }
     const status = await supervisor.done;
     supervisor.say(status === 0 ? "every node stopped" : "every node stopped; the devnet failed");
+    if (interactive && shown !== null) process.stdout.write(exitBlock(shown));
     return status;
   } finally {
+    stopListening();
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }
 }
 
+/** Opens every node's log file, or none: a DevnetError names the one that cannot be opened. */
+function openLogs(layout: Layout, names: readonly string[], toTerminal: (name: string, line: string) => void, say: (message: string) => void): LineSink[] {
+  const sinks: LineSink[] = [];
+  try {
+    for (const [i, name] of names.entries()) {
+      // If a log cannot be written later (a full disk), its lines come to the terminal instead.
+      const terminal: LineSink = { write: (lines) => lines.forEach((line) => toTerminal(name, line)), close() {} };
+      sinks.push(openNodeLog(layout.logFile(i + 1), terminal, (message) => say(`${name}: ${message}`)));
+    }
+    return sinks;
+  } catch (e) {
+    for (const sink of sinks) sink.close();
+    if (e instanceof NodeLogError) throw new DevnetError(e.message);
+    throw e;
+  }
+}
+
+/** Calls `onLine` for each line typed on stdin; returns how to stop. */
+function listenForLines(onLine: (line: string) => void): () => void {
+  let partial = "";
+  const onData = (chunk: Buffer | string) => {
+    const lines = (partial + chunk.toString()).split("\n");
+    partial = lines.pop()!;
+    for (const line of lines) onLine(line);
+  };
+  process.stdin.on("data", onData);
+  process.stdin.resume();
+  return () => {
+    process.stdin.off("data", onData);
+    process.stdin.pause();
+  };
+}
+
+/**
+ * One line a window on the terminal while the devnet runs: the window, its alpha, its payments and
+ * whether it was agreed (src/devnet/live-line.ts decides which and how).
+ */
+async function watchWindows(network: Network, supervisor: Supervisor): Promise<void> {
+  const schedule = { serverCount: network.servers.length, intervalMs: network.intervalMs, blackoutMs: network.blackoutMs };
+  const addresses = network.servers.map((s) => s.address);
+  const pollMs = Math.min(LIVE_POLL_MS_MAX, Math.floor(network.intervalMs / LIVE_POLLS_PER_WINDOW));
+  const poll = async () => (await Promise.all(addresses.map(fetchStatus))).map(toSample);
+  let state = startLive(Date.now(), await poll(), schedule);
+  while (!supervisor.isStopping) {
+    await Bun.sleep(pollMs);
+    const samples = await poll();
+    if (supervisor.isStopping) return;
+    const next = advanceLive(state, Date.now(), samples, schedule);
+    state = next.state;
+    for (const line of next.lines) supervisor.say(formatWindowLine(line, addresses));
+  }
+}
+
 interface NodeStatus {
   readonly agreed?: { readonly window: number };
+  readonly role?: string;
+  readonly clock?: { readonly nowMs: number };
+  readonly ledger?: { readonly payments: number };
+}
+
+/** The fields the live line needs, or null when an answer lacks one (a node of another version). */
+function toSample(s: NodeStatus | null): StatusSample | null {
+  if (s === null) return null;
+  const { agreed, role, clock, ledger } = s;
+  if (typeof agreed?.window !== "number" || typeof clock?.nowMs !== "number" || typeof ledger?.payments !== "number") return null;
+  if (role !== "alpha" && role !== "beta" && role !== "idle") return null;
+  return { nowMs: clock.nowMs, role, agreedWindow: agreed.window, payments: ledger.payments };
 }
 
 async function fetchStatus(address: string): Promise<NodeStatus | null> {

@@ -138,13 +138,15 @@ ${JSON_HELP}`,
   devnet: `Usage: scryp devnet [--nodes N] [--interval D] [--blackout D] [--dir DIR] [--port N]
 
 Runs a whole network on this machine to try scryp out: one \`scryp node\` child process per server
-on 127.0.0.1, their logs on stderr prefixed with each node's name. Once every node is up and a
-window is agreed, prints (on stdout) commands ready to paste: a payment from the demo account, a
-balance, and the status page. Ctrl-C or SIGTERM stops every node (exit 0); a node that exits on its
-own stops the others (exit 1).
+on 127.0.0.1, each logging to DIR/logs/node-K.log (appended). Once every node is up and a window
+is agreed, prints (on stdout) commands ready to paste: a payment from the demo account, a balance,
+the status page and the logs; then (on stderr) one line a window: its alpha, its payments, agreed
+or not. When stdin is a terminal, Enter (or c + Enter) prints the commands again, and they are
+printed once more at exit. Ctrl-C or SIGTERM stops every node (exit 0); a node that exits on its
+own stops the others (exit 1), and its last log lines are shown.
 
 DIR holds server-1.seed …, demo.seed (genesis gives it the whole supply, 4294967295 scryp),
-friend.seed (an empty second account), network.json and each node's ledger (node-1/ …). Running
+friend.seed (an empty second account), network.json, each node's ledger (node-1/ …) and logs/. Running
 again with the same DIR resumes that network; a flag that contradicts it is an error.
 
   --nodes N       how many servers (default: 3; at most 16)

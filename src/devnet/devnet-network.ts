@@ -37,6 +37,9 @@ export function devnetLayout(dir: string) {
     friendSeed: join(dir, "friend.seed"),
     serverSeed: (node: number) => join(dir, `server-${node}.seed`),
     dataDir: (node: number) => join(dir, `node-${node}`),
+    /** Each node's stdout and stderr, appended across runs (the terminal shows one line a window). */
+    logsDir: join(dir, "logs"),
+    logFile: (node: number) => join(dir, "logs", `node-${node}.log`),
   };
 }
 

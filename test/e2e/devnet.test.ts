@@ -14,6 +14,8 @@ const FLAGS = ["--interval", "2s", "--blackout", "800ms"];
 /** Start-up plus a first agreed window: two 2 s windows at most, and slack for a loaded machine. */
 const READY_MS_MAX = 15_000;
 const STOP_MS_MAX = 10_000;
+/** A confirmed payment's window is agreed already; its live line follows within a poll or two. */
+const LIVE_LINE_MS_MAX = 5_000;
 
 const dir = tempDir("scryp-e2e-devnet-");
 const started: Devnet[] = [];
@@ -78,6 +80,15 @@ async function waitForBlock(d: Devnet): Promise<string[]> {
     .split("\n")
     .filter((l) => l.startsWith("  "))
     .map((l) => l.slice(2));
+}
+
+/** Waits (bounded: two windows and slack) until the devnet's stderr matches `pattern`. */
+async function waitForStderr(d: Devnet, pattern: RegExp): Promise<void> {
+  const deadline = Date.now() + LIVE_LINE_MS_MAX;
+  while (!pattern.test(d.stderr())) {
+    if (Date.now() > deadline) throw new Error(`no line matching ${pattern} after ${LIVE_LINE_MS_MAX} ms:\n${d.stderr()}`);
+    await Bun.sleep(50);
+  }
 }
 
 /** Waits (bounded) for the devnet to exit; returns its status. */
@@ -183,6 +194,9 @@ test(
     const shown = await paste(balance, cwd);
     expect(shown).toEqual({ stdout: `100 scryp (account ${friendKey})\n`, stderr: "", exitCode: 0 });
 
+    // The live line of the payment's window, once that window is agreed.
+    await waitForStderr(first, /^devnet +\| window \d+  alpha 127\.0\.0\.1:\d+  1 payment  agreed ✓$/m);
+
     // SIGTERM: every node stops, the devnet exits 0, the ports are free again.
     const firstPids = first.childPids();
     expect(firstPids).toHaveLength(3);
@@ -191,8 +205,21 @@ test(
     expect(first.stderr()).toContain("every node stopped");
     expect(firstPids.filter(alive)).toEqual([]);
     for (const p of ports) expect(await portFree(p)).toBe(true);
-    // Each node's log lines carry its name.
-    for (const i of [1, 2, 3]) expect(first.stderr()).toMatch(new RegExp(`^node-${i} +\\| .*\\[node\\] stopped$`, "m"));
+    // Each node logs to its own file, named in the banner, not to the terminal; the terminal had
+    // one line a window instead, and the payment's window shows its payment.
+    const logs = [1, 2, 3].map((i) => join(devnetDir, "logs", `node-${i}.log`));
+    expect(first.stdout()).toContain("(scryp-devnet/logs/node-1.log … node-3.log)");
+    expect(lines).toContain("tail -f scryp-devnet/logs/node-*.log");
+    for (const [i, log] of logs.entries()) {
+      const text = readFileSync(log, "utf8");
+      expect(text.split("\n")[0]).toMatch(new RegExp(`^\\S+ \\[devnet\\] starting node-${i + 1} on ${HOST}:${ports[i]}: scryp node `));
+      expect(text).toMatch(/\[node\] stopped\n$/);
+    }
+    expect(first.stderr()).not.toContain("[node]");
+    expect(first.stderr()).toMatch(/^devnet +\| window \d+  alpha 127\.0\.0\.1:\d+  \d+ payments?  agreed ✓$/m);
+    // Not a terminal: no offer to show the commands again, and nothing printed at exit.
+    expect(first.stdout()).not.toContain("Enter");
+    expect(first.stdout()).not.toContain("stopped");
 
     // ---- Second run, same directory, no flags: the same network resumes ---------------------
     const second = spawnDevnet(cwd, []);
@@ -211,6 +238,10 @@ test(
     process.kill(secondPids[1]!, "SIGKILL");
     expect(await waitExit(second)).toBe(1);
     expect(second.stderr()).toContain("node-2 exited unexpectedly (killed by SIGKILL); stopping the other nodes");
+    // Its log is no longer on the terminal: its last lines are, under its name.
+    expect(second.stderr()).toMatch(/^devnet +\| node-2's last \d+ lines?:\nnode-2 +\| /m);
+    // The resumed run appended to the same logs.
+    for (const log of logs) expect(readFileSync(log, "utf8").match(/\[devnet\] starting node-/g)).toHaveLength(2);
     expect(secondPids.filter(alive)).toEqual([]);
     for (const p of ports) expect(await portFree(p)).toBe(true);
   },
