@@ -26,3 +26,14 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 export function sha256(bytes: Uint8Array): Uint8Array {
   return Bun.SHA256.hash(bytes) as Uint8Array;
 }
+
+/** The parts one after another, in a new array. */
+export function concatBytes(...parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}

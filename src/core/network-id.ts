@@ -9,7 +9,7 @@
 //   | genesis account count (u32) | per account, ascending by key: key (32) | balance (u32)
 // docs/PROTOCOL.md §5 has it with a test vector (docs/test-vectors/network-id.json). Pure.
 import { assert } from "./assert.ts";
-import { fromHex, sha256 } from "./bytes.ts";
+import { concatBytes, fromHex, sha256 } from "./bytes.ts";
 
 export const NETWORK_ID_DOMAIN = "scryp-network-id/1";
 export const NETWORK_ID_BYTES = 32;
@@ -60,13 +60,7 @@ export function networkIdPreimage(d: NetworkDefinition): Uint8Array {
     key(account);
     u32(balance);
   }
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatBytes(...parts);
 }
 
 export function networkId(d: NetworkDefinition): Uint8Array {

@@ -8,6 +8,7 @@ import { decodePaymentRows } from "./peer-api.ts";
 import { peerLimits } from "../core/consensus/peer-limits.ts";
 import { PEER_AUTH_HEADER, peerAuthHeader } from "../core/consensus/peer-request-auth.ts";
 import { PEER_SENDS_IN_FLIGHT_MAX } from "../core/limits.ts";
+import { concatBytes } from "../core/bytes.ts";
 import { StorageError } from "../core/errors.ts";
 
 /** A peer that does not answer within this is treated as down for this message. */
@@ -188,11 +189,5 @@ async function readBounded(r: Response, bytesMax: number): Promise<Uint8Array> {
     }
     chunks.push(value);
   }
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
+  return concatBytes(...chunks);
 }

@@ -2,6 +2,7 @@
 // explores new inputs each time) unless FUZZ_SEED is set; every failure message carries the seed,
 // the case number and the input, so `FUZZ_SEED=<n> bun test test/fuzz/<file>` replays it exactly.
 // Cases are bounded by count, never by time: a busy machine runs slower, never differently.
+import { concatBytes } from "../../src/core/bytes.ts";
 import { prng } from "../../src/sim/simulator.ts";
 import { toHex } from "../../src/core/bytes.ts";
 
@@ -200,15 +201,7 @@ export function mutate(fuzz: Fuzz, valid: Uint8Array, fields: readonly IntegerFi
   return bytes;
 }
 
-export function concatBytes(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
+export { concatBytes };
 
 /** A random length for a binary input: mostly near the interesting sizes, sometimes far. */
 export function randomLength(fuzz: Fuzz, interesting: readonly number[], max: number): number {

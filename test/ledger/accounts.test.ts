@@ -7,21 +7,12 @@ import { decodePayment, type Payment } from "../../src/core/payment.ts";
 import { StateHash, stateHashOf } from "../../src/core/state-hash.ts";
 import { sha256 } from "../../src/core/bytes.ts";
 import type { KeyPair } from "../../src/core/keys.ts";
-import { T0, diskSnapshot, genesisOf, hex, keyPairs, openTempLedger, sideConnection, tamper, unsignedPayment, type TempLedger } from "./fixtures.ts";
+import { T0, diskSnapshot, genesisOf, hex, keyPairs, openTempLedger, sideConnection, tamper, unsignedPayment, tempLedgers, type TempLedger } from "./fixtures.ts";
 
 const [alice, bob, carol] = keyPairs(3) as [KeyPair, KeyPair, KeyPair];
 const ZERO_MIGRATION = "0001_remove_zero_accounts";
 
-let open: TempLedger[] = [];
-function fresh(genesis: Map<string, number>): TempLedger {
-  const t = openTempLedger(genesis);
-  open.push(t);
-  return t;
-}
-afterEach(() => {
-  for (const t of open) t.cleanup();
-  open = [];
-});
+const fresh = tempLedgers();
 
 /** The ledger does not verify signatures, so any 32 bytes do as a payer here. */
 const pay = (payer: Uint8Array, payee: Uint8Array, amount: number, ts: number): Payment =>

@@ -1,6 +1,7 @@
 // Fixtures shared by the in-process ledger and node tests: temp ledgers on real SQLite files, a
 // second SQLite connection for fault injection and tampering, a seeded PRNG, and a signer that
 // produces a *different* valid signature for the same 76 bytes (to provoke DUPLICATE).
+import { afterEach } from "bun:test";
 import { Database } from "bun:sqlite";
 import { join } from "node:path";
 import * as ed from "@noble/ed25519";
@@ -151,4 +152,21 @@ export function resignWithNonce(bytes: Uint8Array, payer: KeyPair, r: bigint): U
 /** 140 bytes with an all-zero signature: the ledger does not verify, so these do for ledger-only tests. */
 export function unsignedPayment(payer: Uint8Array, payee: Uint8Array, amount: number, timestampMs: number): Uint8Array {
   return encodeUnsigned(timestampMs, amount, payee, payer);
+}
+
+/**
+ * Temp ledgers for one test file: `fresh(genesis)` opens one, and every one opened is removed
+ * after each test. Call once at the top level of the file.
+ */
+export function tempLedgers(): (genesis: Map<string, number>) => TempLedger {
+  let open: TempLedger[] = [];
+  afterEach(() => {
+    for (const t of open) t.cleanup();
+    open = [];
+  });
+  return (genesis) => {
+    const t = openTempLedger(genesis);
+    open.push(t);
+    return t;
+  };
 }

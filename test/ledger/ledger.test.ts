@@ -24,6 +24,7 @@ import {
   tempDir,
   unsignedPayment,
   type TempLedger,
+  tempLedgers,
 } from "./fixtures.ts";
 
 const [alice, bob, carol, dave] = keyPairs(4) as [KeyPair, KeyPair, KeyPair, KeyPair];
@@ -32,16 +33,7 @@ const W = 42; // the window number recorded with applied payments
 const pay = (from: KeyPair, to: KeyPair | Uint8Array, amount: number, ts = T0): Payment =>
   decodePayment(signedPayment(from, to instanceof Uint8Array ? to : to.publicKey, amount, ts))!;
 
-let open: TempLedger[] = [];
-function fresh(genesis: Map<string, number>): TempLedger {
-  const t = openTempLedger(genesis);
-  open.push(t);
-  return t;
-}
-afterEach(() => {
-  for (const t of open) t.cleanup();
-  open = [];
-});
+const fresh = tempLedgers();
 
 /** Everything observable about a ledger's state, for before/after comparisons. */
 function observe(ledger: Ledger, ids: Uint8Array[]) {
