@@ -68,9 +68,14 @@ export class Invariants {
   private event = "start";
   private atMs = 0;
 
+  /** Rule 5: the servers that held each acknowledged payment in an agreed window, so far. */
+  private readonly agreedBy = new Map<string, Set<number>>();
+
   constructor(
     private readonly seed: number,
     private readonly servers: readonly CheckedServer[],
+    /** Rule 5 from the first server that agrees a payment, not from a majority (see markAgreed). */
+    private readonly strict = false,
   ) {
     this.watched = servers.map(() => ({ coordinator: null, agreedWindow: -1, resyncs: 0, scannedUpTo: -1 }));
   }
@@ -95,14 +100,24 @@ export class Invariants {
     const idHex = toHex(id);
     if (this.agreedSomewhere.get(window)?.has(idHex)) return;
     for (const s of this.servers) {
-      if (s.up && s.coordinator.agreed.window >= window && s.ledger.hasPayment(id)) return this.markAgreed(window, idHex, id, s.index);
+      if (s.up && s.coordinator.agreed.window >= window && s.ledger.hasPayment(id)) this.markAgreed(window, idHex, id, s.index);
     }
+    if (this.agreedSomewhere.get(window)?.has(idHex)) return;
     let ids = this.acknowledgedPending.get(window);
     if (ids === undefined) this.acknowledgedPending.set(window, (ids = new Map()));
     ids.set(idHex, id);
   }
 
   private markAgreed(window: number, idHex: string, id: Uint8Array, server: number): void {
+    // What the protocol promises today (PROTOCOL.md §9): a payment held in an agreed checkpoint
+    // by a strict majority of servers is never lost. One recorded by a minority only may still
+    // roll back with its window; `strict` checks the stronger promise that issue 8's rescue of
+    // a window is to bring (agreed anywhere stays), which the current protocol breaks rarely.
+    let holders = this.agreedBy.get(idHex);
+    if (holders === undefined) this.agreedBy.set(idHex, (holders = new Set()));
+    holders.add(server);
+    const needed = this.strict ? 1 : Math.floor(this.servers.length / 2) + 1;
+    if (holders.size < needed) return;
     this.acknowledgedPending.get(window)?.delete(idHex);
     let ids = this.agreedSomewhere.get(window);
     if (ids === undefined) this.agreedSomewhere.set(window, (ids = new Map()));

@@ -70,6 +70,11 @@ export interface SimOptions extends FaultOptions {
   /** Most ms a deferred step of a node (a commit group, a pre-verify slice) waits: 0..this. */
   readonly deferMsMax?: number;
   readonly log?: Logger;
+  /**
+   * Check the stronger rule 5 (a payment agreed on any server stays), which the current protocol
+   * breaks rarely (PROTOCOL §9); by default rule 5 holds from a majority (what it promises).
+   */
+  readonly strictAgreedInvariant?: boolean;
 }
 
 export type MessageKind = "handover" | "vote" | "relay" | "certificate" | "resync";
@@ -195,7 +200,7 @@ export class Simulation {
       this.servers.push(server);
       this.scheduleTicks(server);
     }
-    this.invariants = new Invariants(options.seed, this.servers);
+    this.invariants = new Invariants(options.seed, this.servers, options.strictAgreedInvariant ?? false);
     if (this.crashRatePerSecond > 0) this.scheduleCrashes();
   }
 

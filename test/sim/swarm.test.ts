@@ -2,7 +2,8 @@
 // `bun run simulate --seed N --servers S --seconds T`), each with its own random fault mix of the
 // "ci" kind (src/sim/swarm.ts: loss ≤ 20 %, duplicates, late replays, size-dependent delay, clock
 // offsets within skew/2, partitions and crashes of a minority). Every invariant is checked after
-// every event; a failing seed fails the test with the invariant, the event and the replay
+// every event (invariant 5 as the protocol promises it today: what a majority held in an agreed
+// checkpoint stays); a failing seed fails the test with the invariant, the event and the replay
 // command. The harsher mix, known to hit the protocol's open limit now and then, is not run here
 // (`bun run simulate --seeds N --harsh`).
 //
