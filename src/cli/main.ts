@@ -13,7 +13,6 @@ import { SeedFileError } from "../io/seed-file.ts";
 import { NodeStartError } from "../node/run-node.ts";
 import { GenesisMismatchError } from "../ledger/ledger.ts";
 import { UnreachableError } from "../client/http-client.ts";
-import { NoReplyError } from "../client/udp-send.ts";
 import { DataDirLockedError } from "../io/data-dir-lock.ts";
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<number | "running"> | number> = {
@@ -35,7 +34,6 @@ const OPERATING_ERRORS: [new (...args: never[]) => Error, string][] = [
   [NodeStartError, "NODE_START"],
   [GenesisMismatchError, "GENESIS_MISMATCH"],
   [UnreachableError, "UNREACHABLE"],
-  [NoReplyError, "NO_REPLY"],
   [DataDirLockedError, "DATA_DIR_LOCKED"],
 ];
 

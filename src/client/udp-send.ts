@@ -18,11 +18,6 @@ function sameHost(fromAddress: string, host: string): boolean {
   return isIP(h) === 0 || strip(fromAddress) === h;
 }
 
-/** No reply at all; kept for callers that treat that as an error. */
-export class NoReplyError extends Error {
-  override name = "NoReplyError";
-}
-
 export type UdpExchange =
   | { readonly kind: "reply"; readonly reply: Exclude<UdpReply, { kind: "malformed" }>; readonly transmissions: number }
   /** No reply. `refused`: the host reported the port closed (the server is not running). */

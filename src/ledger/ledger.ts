@@ -516,14 +516,12 @@ export class Ledger implements ConsensusLedger {
 
   /** The bytes of an accepted payment with the same first 76 bytes as `payment`, if any. */
   sameSignedPart(payment: Payment): Uint8Array | undefined {
-    const same = this.findBySignedPart.get({ signedPart: asBuffer(signedPart(payment.bytes)) });
-    return same === undefined ? undefined : new Uint8Array(same.bytes);
+    return this.findBySignedPart.get({ signedPart: asBuffer(signedPart(payment.bytes)) })?.bytes;
   }
 
   /** The decision once the ledger's copy of the same first 76 bytes (if any) is known. */
   private decideDuplicate(payment: Payment, payerBalance: number | undefined): LedgerDecision {
-    const same = this.findBySignedPart.get({ signedPart: asBuffer(signedPart(payment.bytes)) });
-    return decideAgainstLedger(payment, { sameSignedPart: same?.bytes, payerBalance });
+    return decideAgainstLedger(payment, { sameSignedPart: this.sameSignedPart(payment), payerBalance });
   }
 
   /**

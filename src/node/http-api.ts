@@ -5,6 +5,7 @@ import { bodyLimit } from "hono/body-limit";
 import * as v from "valibot";
 import { sendError } from "./http-errors.ts";
 import { clientAddress, guardHttp } from "./http-guard.ts";
+import { clientAddressKey } from "./client-address-key.ts";
 import type { Faults } from "./faults.ts";
 import { fromHex, toHex } from "../core/bytes.ts";
 import { paymentToJson } from "../core/payment.ts";
@@ -13,9 +14,6 @@ import type { Ledger, StoredPayment } from "../ledger/ledger.ts";
 import type { PaymentIntake } from "./payment-intake.ts";
 import type { Network } from "../core/network.ts";
 import type { Clock } from "../core/clock.ts";
-
-// peer-api.ts and status-page.tsx take these from here.
-export { errorBody, sendError } from "./http-errors.ts";
 
 export interface HttpDeps {
   readonly intake: PaymentIntake;
@@ -83,7 +81,7 @@ export function createHttpApi(deps: HttpDeps): Hono {
       } else {
         return sendError(c, "BAD_REQUEST", 'send the payment as application/octet-stream (140 bytes) or application/json {"tx":"<280 hex>"}');
       }
-      const outcome = await deps.intake.submitAsync(bytes, clientAddress(c) ?? undefined);
+      const outcome = await deps.intake.submitAsync(bytes, clientAddressKey(clientAddress(c)));
       if (outcome.accepted) return c.json({ id: toHex(outcome.id), status: "accepted" });
       return sendError(c, outcome.code, outcome.message);
     },

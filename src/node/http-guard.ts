@@ -6,6 +6,7 @@ import type { Context, Hono, MiddlewareHandler } from "hono";
 import { HTTP_HOST_LENGTH_MAX, HTTP_PEER_REQUESTS_IN_FLIGHT_PER_ADDRESS_MAX, HTTP_REQUESTS_IN_FLIGHT_PER_ADDRESS_MAX } from "../core/limits.ts";
 import type { Faults } from "./faults.ts";
 import { sendError } from "./http-errors.ts";
+import { clientAddressKey } from "./client-address-key.ts";
 
 /**
  * The status page's policy: its script and style sheet come from this node (GET /page/script.js,
@@ -61,24 +62,6 @@ export function requestProblem(url: string, hostHeader: string | null): string |
   return null;
 }
 
-/**
- * The budget key of a client address. IPv4 addresses (also IPv4-mapped IPv6) count alone; IPv6 by
- * their /64, the block one customer gets, so that one machine cannot take a fresh budget for each
- * of its 2^64 addresses.
- */
-export function clientAddressKey(address: string | null | undefined): string {
-  if (address === null || address === undefined || address === "") return "unknown";
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped !== null) return mapped[1]!;
-  if (!address.includes(":")) return address;
-  const halves = address.split("%")[0]!.toLowerCase().split("::");
-  if (halves.length > 2) return address;
-  const head = halves[0] ? halves[0].split(":") : [];
-  const tail = halves[1] ? halves[1].split(":") : [];
-  const zeros = halves.length === 2 ? Math.max(0, 8 - head.length - tail.length) : 0;
-  const groups = [...head, ...Array<string>(zeros).fill("0"), ...tail].slice(0, 4);
-  return `${groups.map((g) => g.replace(/^0+(?=.)/, "")).join(":")}::/64`;
-}
 
 /** Requests in flight per key, at most `max` each. Keys leave when their count drops to 0, so the map holds at most one entry per open request. */
 export class InFlightBudget {
@@ -100,17 +83,12 @@ export class InFlightBudget {
     else this.counts.set(key, n - 1);
   }
 
-  inFlight(key: string): number {
-    return this.counts.get(key) ?? 0;
-  }
-
   get keys(): number {
     return this.counts.size;
   }
 }
 
-/** The client's address as Bun saw the socket; null in process (app.request) or once the socket closed. */
-/** The client's address as Bun.serve reports it (Hono passes the server as env), or null. */
+/** The client's address as Bun saw the socket (Hono passes the server as env); null in process (app.request) or once the socket closed. */
 export function clientAddress(c: Context): string | null {
   const server = c.env as { requestIP?: (request: Request) => { address: string } | null } | undefined;
   if (typeof server?.requestIP !== "function") return null;

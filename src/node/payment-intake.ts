@@ -12,8 +12,8 @@
 //     checks the capacity again against what is committed;
 //  4. the stateless rules (amount, payer ≠ payee, clock skew);
 //  5. the payer's account and balance as committed now: a payer with no account needs no
-//     signature check (a flood of fresh keys costs a map lookup each, not 40 µs). Checked again,
-//     authoritatively, at commit;
+//     signature check (a flood of fresh keys costs a map lookup and one indexed SQLite lookup each
+//     — is it a retransmission? — not 40 µs). Checked again, authoritatively, at commit;
 //  6. bounds: pending payments per source address, per payer and in all. OVERLOADED is true: the
 //     payment is not queued and never applies;
 //  7. the signature, on a worker thread, a batch at a time;
@@ -169,14 +169,16 @@ export class PaymentIntake {
     const cheap = checkBeforeSignature(copy, nowMs, this.options.skewMs);
     if (!cheap.ok) return this.refuse(done, cheap.code, id);
     const payment = cheap.payment;
-    // The ledger rules as committed now; the commit group checks them again with what is pending.
-    // (An absent payer is refused with no lookup at all; one that cannot cover the amount is
-    // looked up for a DUPLICATE first, so the code is the one the commit would give.)
+    // The ledger rules as committed now, with no signature check; the commit group checks them
+    // again with what is pending. A payer that cannot cover the amount is looked up by signed part
+    // first, so the code is the one the commit would give — and that lookup already tells whether
+    // these very bytes were accepted (a retransmission).
     const payerBalance = this.options.ledger.balance(payment.payer);
-    if (payerBalance === undefined || payerBalance < payment.amount) {
-      const sameSignedPart = payerBalance === undefined ? undefined : this.options.ledger.sameSignedPart(payment);
-      const tentative = decideAgainstLedger(payment, { sameSignedPart, payerBalance });
-      if (tentative.kind === "reject") return this.refuse(done, tentative.code, id);
+    if (payerBalance === undefined) return this.refuse(done, "UNKNOWN_PAYER", id);
+    if (payerBalance < payment.amount) {
+      const tentative = decideAgainstLedger(payment, { sameSignedPart: this.options.ledger.sameSignedPart(payment), payerBalance });
+      if (tentative.kind === "already-accepted") return this.answerRetransmission(done, id);
+      if (tentative.kind === "reject") return this.reject(done, tentative.code, id);
     }
 
     const payerKey = bytesKey(payment.payer);
@@ -232,12 +234,15 @@ export class PaymentIntake {
 
   /** A refusal, unless the bytes are an accepted payment's: then a retransmission, answered accepted. */
   private refuse(done: Done, code: ErrorCode, id: Uint8Array, message?: string): void {
-    if (this.options.ledger.hasPayment(id)) {
-      this.stats.retransmissions++;
-      this.stats.accepted++;
-      return done({ accepted: true, id });
-    }
+    if (this.options.ledger.hasPayment(id)) return this.answerRetransmission(done, id);
     this.reject(done, code, id, message);
+  }
+
+  /** Bytes already in the ledger: "accepted" again, applied once. */
+  private answerRetransmission(done: Done, id: Uint8Array): void {
+    this.stats.retransmissions++;
+    this.stats.accepted++;
+    done({ accepted: true, id });
   }
 
   private reject(done: Done, code: ErrorCode, id: Uint8Array | null, message?: string): void {

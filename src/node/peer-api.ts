@@ -11,7 +11,8 @@ import { bodyLimit } from "hono/body-limit";
 import * as v from "valibot";
 import { peerLimits } from "../core/consensus/peer-limits.ts";
 import { SENDER_OFFSET } from "../core/consensus/peer-message.ts";
-import { PAYMENT_SIZE_BYTES, RESYNC_ANSWERS_IN_FLIGHT_MAX, RESYNC_ROW_BYTES, RESYNC_ROWS_PER_CHUNK } from "../core/limits.ts";
+import { KEY_BYTES, PAYMENT_SIZE_BYTES, RESYNC_ANSWERS_IN_FLIGHT_MAX, RESYNC_ROW_BYTES, RESYNC_ROWS_PER_CHUNK } from "../core/limits.ts";
+import { equalBytes } from "../core/bytes.ts";
 import { sendError } from "./http-errors.ts";
 import type { Coordinator, Effect, ReceiveResult } from "../core/consensus/coordinator.ts";
 import type { Ledger } from "../ledger/ledger.ts";
@@ -154,8 +155,6 @@ export function createPeerApi(deps: PeerApiDeps): Hono<{ Variables: PeerGuardVar
 
 /** Whether the peer message's sender field (after magic, type and network id) is `key`. */
 function messageFrom(bytes: Uint8Array, key: Uint8Array): boolean {
-  const at = SENDER_OFFSET;
-  if (bytes.length < at + key.length) return true; // too short: the coordinator says what is wrong
-  for (let i = 0; i < key.length; i++) if (bytes[at + i] !== key[i]) return false;
-  return true;
+  if (bytes.length < SENDER_OFFSET + KEY_BYTES) return true; // too short: the coordinator says what is wrong
+  return equalBytes(bytes.subarray(SENDER_OFFSET, SENDER_OFFSET + KEY_BYTES), key);
 }

@@ -20,7 +20,7 @@ import type { Network } from "../core/network.ts";
 import type { Clock } from "../core/clock.ts";
 import type { Coordinator } from "../core/consensus/coordinator.ts";
 import type { Ledger, StoredPayment } from "../ledger/ledger.ts";
-import { sendError } from "./http-api.ts";
+import { sendError } from "./http-errors.ts";
 import { PeerClocks, type PeerClocksSnapshot } from "./peer-clock.ts";
 import { STATUS_PAGE_CSS, STATUS_PAGE_SCRIPT } from "./status-page-assets.ts";
 import type { StorageStatus } from "./storage-monitor.ts";

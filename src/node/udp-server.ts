@@ -8,6 +8,7 @@
 import type { PaymentIntake } from "./payment-intake.ts";
 import { encodeAccepted, encodeRejected } from "../core/udp-reply.ts";
 import type { Faults } from "./faults.ts";
+import { clientAddressKey } from "./client-address-key.ts";
 
 export interface UdpServerOptions {
   readonly host: string;
@@ -37,7 +38,7 @@ export async function startUdpServer(opts: UdpServerOptions) {
           } catch (e) {
             faults.record("udp_send_failed", "udp", `a reply to ${address}:${port} could not be sent: ${errorText(e)}`);
           }
-        }, address);
+        }, clientAddressKey(address));
       },
       error(_sock, error) {
         // Bun may pass no error object here; the event itself is what matters.

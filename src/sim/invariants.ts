@@ -85,12 +85,6 @@ export class Invariants {
     return this.agreedSomewhereCount;
   }
 
-  /** Whether this acknowledged payment has been held in an agreed window by some server. */
-  isAgreedSomewhere(idHex: string): boolean {
-    for (const ids of this.agreedSomewhere.values()) if (ids.has(idHex)) return true;
-    return false;
-  }
-
   private violation(invariant: InvariantViolation["invariant"], detail: string): never {
     throw new InvariantViolation(this.seed, invariant, this.event, this.atMs, detail);
   }

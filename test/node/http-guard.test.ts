@@ -2,7 +2,8 @@
 // addresses are grouped into budgets, the in-flight bound, and the headers every answer carries.
 import { describe, expect, test } from "bun:test";
 import { Hono } from "hono";
-import { HTML_CONTENT_SECURITY_POLICY, InFlightBudget, clientAddressKey, guardHttp, requestProblem, validHost } from "../../src/node/http-guard.ts";
+import { HTML_CONTENT_SECURITY_POLICY, InFlightBudget, guardHttp, requestProblem, validHost } from "../../src/node/http-guard.ts";
+import { clientAddressKey } from "../../src/node/client-address-key.ts";
 import { Faults } from "../../src/node/faults.ts";
 import { ManualClock } from "../../src/core/clock.ts";
 import { silentLogger } from "../../src/core/logger.ts";

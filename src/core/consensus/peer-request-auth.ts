@@ -9,7 +9,7 @@
 // body's length in bytes, 0 without a body). The network id is not in the header: a request signed
 // for another network that shares a server key fails as a bad signature. The receiver checks, cheapest
 // first: the header's form; the sender is a server of the network and not itself; |time − its
-// clock| ≤ PEER_REQUEST_AGE_MS_MAX; the declared length is within the route's bound; then the
+// clock| ≤ skew + PEER_REQUEST_TRANSIT_MS_MAX; the declared length is within the route's bound; then the
 // signature. A captured header is good only for the same method, path, length, and a few seconds.
 import { fromHex, toHex } from "../bytes.ts";
 import { sign } from "../keys.ts";
