@@ -53,6 +53,7 @@ import {
 import { Supervisor } from "../devnet/supervisor.ts";
 import { NodeLogError, openNodeLog, type LineSink } from "../devnet/node-log.ts";
 import { advanceLive, formatWindowLine, startLive, type StatusSample } from "../devnet/live-line.ts";
+import { scheduleOf } from "../core/network.ts";
 
 /** After SIGTERM a node commits what is queued and closes its ledger: well under a second. */
 const NODE_STOP_MS_MAX = 5_000;
@@ -360,7 +361,7 @@ function listenForLines(onLine: (line: string) => void): () => void {
  * whether it was agreed (src/devnet/live-line.ts decides which and how).
  */
 async function watchWindows(network: Network, supervisor: Supervisor): Promise<void> {
-  const schedule = { serverCount: network.servers.length, intervalMs: network.intervalMs, blackoutMs: network.blackoutMs };
+  const schedule = scheduleOf(network);
   const addresses = network.servers.map((s) => s.address);
   const pollMs = Math.min(LIVE_POLL_MS_MAX, Math.floor(network.intervalMs / LIVE_POLLS_PER_WINDOW));
   const poll = async () => (await Promise.all(addresses.map(fetchStatus))).map(toSample);
@@ -407,7 +408,7 @@ async function fetchStatus(address: string): Promise<NodeStatus | null> {
  * devnet; agreement that is slow to come is only reported, so the nodes can still be looked at.
  */
 async function waitUntilReady(network: Network, supervisor: Supervisor): Promise<boolean> {
-  const schedule = { serverCount: network.servers.length, intervalMs: network.intervalMs, blackoutMs: network.blackoutMs };
+  const schedule = scheduleOf(network);
   const startDeadline = Date.now() + NODE_START_MS_MAX;
   let agreementDeadline: number | null = null;
   while (!supervisor.isStopping) {

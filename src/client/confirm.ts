@@ -2,10 +2,11 @@
 // in an agreed checkpoint (confirmed), or a majority agreed past its window without it (it
 // disappeared with a window that found no consensus).
 import type { Network } from "../core/network.ts";
-import { acceptingWindowAt, type ScheduleParams } from "../core/schedule.ts";
+import { acceptingWindowAt } from "../core/schedule.ts";
 import { requestJson } from "./http-client.ts";
 import { httpBase } from "./target.ts";
 import { systemClock, type Clock } from "../core/clock.ts";
+import { scheduleOf } from "../core/network.ts";
 
 export type Confirmation =
   | { kind: "confirmed"; servers: number; of: number }
@@ -27,7 +28,7 @@ async function serverView(server: { host: string; port: number }, idHex: string)
 }
 
 export async function waitForConfirmation(network: Network, idHex: string, timestampMs: number, timeoutMs: number): Promise<Confirmation> {
-  const params: ScheduleParams = { serverCount: network.servers.length, intervalMs: network.intervalMs, blackoutMs: network.blackoutMs };
+  const params = scheduleOf(network);
   // The window the payment was accepted in follows from its timestamp, within skew.
   const window = acceptingWindowAt(timestampMs, params);
   return waitForOutcome(network.servers, network.servers.length, window, idHex, Date.now() + timeoutMs, systemClock);

@@ -5,10 +5,11 @@
 // clock minus the midpoint of the request by this machine's clock, uncertain by half the round
 // trip. An offset near the network's skew means this machine's payments may be refused
 // TIMESTAMP_SKEW, or this machine believes another server is alpha than the servers do.
-import { rolesAt, windowStartMs, blackoutStartMs, type ScheduleParams } from "../core/schedule.ts";
+import { rolesAt, windowStartMs, blackoutStartMs } from "../core/schedule.ts";
 import type { Network } from "../core/network.ts";
 import { voteVerdict, type VoteVerdict } from "../node/status-view.ts";
 import type { LastVote, StatusAsked } from "./server-answers.ts";
+import { scheduleOf } from "../core/network.ts";
 
 export interface ServerRef {
   readonly index: number;
@@ -53,7 +54,7 @@ export interface NetworkStatus {
 }
 
 export function networkStatus(network: Network, nowMs: number, asked: readonly StatusAsked[]): NetworkStatus {
-  const p: ScheduleParams = { serverCount: network.servers.length, intervalMs: network.intervalMs, blackoutMs: network.blackoutMs };
+  const p = scheduleOf(network);
   const ref = (index: number | null): ServerRef | null => {
     if (index === null) return null;
     const s = network.servers[index]!;

@@ -13,7 +13,7 @@ import { buildPayment, paymentIdHex } from "../core/payment.ts";
 import type { KeyPair } from "../core/keys.ts";
 import { toHex } from "../core/bytes.ts";
 import { ERROR_MESSAGES, type ErrorCode } from "../core/errors.ts";
-import { acceptingWindowAt, nextAccepting, windowStartMs, type ScheduleParams } from "../core/schedule.ts";
+import { acceptingWindowAt, nextAccepting, windowStartMs } from "../core/schedule.ts";
 import type { Clock } from "../core/clock.ts";
 import type { Network } from "../core/network.ts";
 import { sendPaymentUdp } from "./udp-send.ts";
@@ -22,6 +22,7 @@ import { httpBase, nodeEntry, type Target } from "./target.ts";
 import { waitForOutcome } from "./confirm.ts";
 import { CLIENT_HTTP_TIMEOUT_MS } from "../core/limits.ts";
 import { windowFullMessage } from "../core/window-full.ts";
+import { scheduleOf } from "../core/network.ts";
 
 export type PayResult =
   | { readonly kind: "accepted"; readonly accepted: true; readonly id: string; readonly server: string; readonly timestampMs: number; readonly how: string | null }
@@ -113,9 +114,6 @@ export async function pay(opts: PayOptions): Promise<PayResult> {
   }
 }
 
-function scheduleOf(network: Network): ScheduleParams {
-  return { serverCount: network.servers.length, intervalMs: network.intervalMs, blackoutMs: network.blackoutMs };
-}
 
 /** Picks the server to send to, waiting out a blackout (and `notBefore`) instead of sending into it. */
 async function chooseServer(opts: PayOptions, notBeforeMs: number): Promise<Server> {

@@ -20,6 +20,7 @@ import {
 } from "./limits.ts";
 import { fromHex, toHex } from "./bytes.ts";
 import { networkId } from "./network-id.ts";
+import type { ScheduleParams } from "./schedule.ts";
 
 const KEY_HEX = /^[0-9a-f]{64}$/;
 // host:port, host being a name, IPv4, or [IPv6].
@@ -235,4 +236,9 @@ export function singleServerNetwork(keyHex: string, address: string): NetworkFil
 
 export function serverIndex(network: Network, keyHex: string): number {
   return network.servers.findIndex((s) => s.keyHex === keyHex);
+}
+
+/** The schedule a network runs (core/schedule.ts): its servers' count, interval and blackout. */
+export function scheduleOf(network: Pick<Network, "servers" | "intervalMs" | "blackoutMs">): ScheduleParams {
+  return { serverCount: network.servers.length, intervalMs: network.intervalMs, blackoutMs: network.blackoutMs };
 }

@@ -2,10 +2,11 @@
 // over HTTP; a client builds the same from the network file when the refusal came over UDP (whose
 // reply carries only the code). Pure.
 import type { Network } from "./network.ts";
-import { acceptingPeriod, nextAccepting, type ScheduleParams } from "./schedule.ts";
+import { acceptingPeriod, nextAccepting } from "./schedule.ts";
+import { scheduleOf } from "./network.ts";
 
 export function windowFullMessage(network: Network, window: number): string {
-  const schedule: ScheduleParams = { serverCount: network.servers.length, intervalMs: network.intervalMs, blackoutMs: network.blackoutMs };
+  const schedule = scheduleOf(network);
   // The first accepting period after this window's: the next alpha (the same server when it is alone).
   const next = nextAccepting(acceptingPeriod(window, schedule).untilMs, schedule);
   const who = network.servers[next.server]!;

@@ -13,11 +13,12 @@ import type { ErrorCode, StorageError } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
 import type { Network } from "../core/network.ts";
 import { Coordinator, type Effect, type ReceiveResult } from "../core/consensus/coordinator.ts";
-import { acceptingWindowAt, type ScheduleParams } from "../core/schedule.ts";
+import { acceptingWindowAt } from "../core/schedule.ts";
 import { windowFullMessage } from "../core/window-full.ts";
 import type { Ledger } from "../ledger/ledger.ts";
 import { PaymentIntake, type AcceptGate } from "./payment-intake.ts";
 import type { VerifyPool } from "./verify-pool.ts";
+import { scheduleOf } from "../core/network.ts";
 
 /** How often the coordinator looks at the clock: the precision of handovers and deadlines. */
 export const TICK_MS = 50;
@@ -62,7 +63,7 @@ export interface ComposedNode {
 
 export function composeNode(options: ComposeOptions): ComposedNode {
   const { network, clock } = options;
-  const schedule: ScheduleParams = { serverCount: network.servers.length, intervalMs: network.intervalMs, blackoutMs: network.blackoutMs };
+  const schedule = scheduleOf(network);
   const coordinator = new Coordinator({
     network,
     selfIndex: options.selfIndex,

@@ -24,6 +24,7 @@ import { sendError } from "./http-errors.ts";
 import { PeerClocks, type PeerClocksSnapshot } from "./peer-clock.ts";
 import { STATUS_PAGE_CSS, STATUS_PAGE_SCRIPT } from "./status-page-assets.ts";
 import type { StorageStatus } from "./storage-monitor.ts";
+import { scheduleOf } from "../core/network.ts";
 import {
   groupDigits,
   offsetLevel,
@@ -106,7 +107,7 @@ const LimitQuerySchema = v.object({
 export function createStatusPage(deps: StatusPageDeps): Hono {
   const app = new Hono();
   const clocks = deps.peerClocks ?? new PeerClocks(deps.network, deps.selfIndex, deps.clock);
-  const schedule = { serverCount: deps.network.servers.length, intervalMs: deps.network.intervalMs, blackoutMs: deps.network.blackoutMs };
+  const schedule = scheduleOf(deps.network);
   const withMs = deps.network.intervalMs % 1000 !== 0 || deps.network.blackoutMs % 1000 !== 0;
   const genesisTotal = [...deps.network.genesis.values()].reduce((a, b) => a + b, 0);
   // The schedule table grows to the servers' columns and no wider (a lone server's column need not
