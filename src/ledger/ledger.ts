@@ -21,7 +21,7 @@ import { Database } from "bun:sqlite";
 import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
 import { and, asc, desc, eq, gt, lt, lte, or, sql } from "drizzle-orm";
 import * as schema from "../../db/schema.ts";
-import { accounts, checkpoints, meta, ownVotes, payments } from "../../db/schema.ts";
+import { accounts, checkpoints, meta, ownVotes, payments, relays } from "../../db/schema.ts";
 import { migrate } from "./migrate.ts";
 import { decideAgainstLedger, type LedgerDecision } from "../core/acceptance.ts";
 import { decodePayment, paymentId, signedPart, type Payment } from "../core/payment.ts";
@@ -634,6 +634,27 @@ export class Ledger implements ConsensusLedger {
       this.db.insert(ownVotes).values({ window, bytes: asBuffer(bytes), castAtMs: nowMs }).onConflictDoNothing().run();
       this.client.run("DELETE FROM own_votes WHERE window NOT IN (SELECT window FROM own_votes ORDER BY window DESC LIMIT ?)", [OWN_VOTES_KEPT]);
     });
+  }
+
+  /**
+   * Stores a relay this server holds of `window` (durably: the alpha counts this server as holding
+   * its payments once it answers), and forgets relays of windows before `keepFrom`.
+   */
+  storeRelay(window: number, first: number, bytes: Uint8Array, keepFrom: number): void {
+    this.transact("relay store", () => {
+      this.db.insert(relays).values({ window, first, bytes: asBuffer(bytes) }).onConflictDoNothing().run();
+      this.client.run("DELETE FROM relays WHERE window < ?", [keepFrom]);
+    });
+  }
+
+  /** The stored relays, by window and position. */
+  storedRelays(): { window: number; first: number; bytes: Uint8Array }[] {
+    return this.db
+      .select({ window: relays.window, first: relays.first, bytes: relays.bytes })
+      .from(relays)
+      .orderBy(asc(relays.window), asc(relays.first))
+      .all()
+      .map((r) => ({ window: r.window, first: r.first, bytes: new Uint8Array(r.bytes) }));
   }
 
   /** This server's stored votes, oldest window first. */
