@@ -27,7 +27,7 @@ export class LossyProxy {
   /** Share of requests lost, 0..1; change it at any time. */
   lossRate = 0;
   dropWhen: ((r: PeerRequestInfo) => boolean) | null = null;
-  private readonly counts = new Map<string, { forwarded: number; lostThere: number; lostBack: number }>();
+  private readonly counts = new Map<string, { forwarded: number; lostThere: number; lostBack: number; failed: number }>();
   private readonly server: ReturnType<typeof Bun.serve>;
   private readonly random: () => number;
 
@@ -47,7 +47,7 @@ export class LossyProxy {
 
   private count(kind: string) {
     let c = this.counts.get(kind);
-    if (c === undefined) this.counts.set(kind, (c = { forwarded: 0, lostThere: 0, lostBack: 0 }));
+    if (c === undefined) this.counts.set(kind, (c = { forwarded: 0, lostThere: 0, lostBack: 0, failed: 0 }));
     return c;
   }
 
@@ -81,6 +81,9 @@ export class LossyProxy {
         decompress: false,
       } as RequestInit);
     } catch (e) {
+      // The node is down, or closed a kept-alive connection as this request went out on it
+      // (ECONNRESET): to the sender, a lost request like the others, counted apart.
+      c.failed++;
       return new Response(`test proxy: the node did not answer: ${(e as Error).message}`, { status: 502 });
     }
     const bytes = new Uint8Array(await answer.arrayBuffer());
@@ -96,7 +99,7 @@ export class LossyProxy {
 
   /** Counts by kind: forwarded / lost there / lost back. */
   describe(): string {
-    return [...this.counts.entries()].map(([k, c]) => `${k} ${c.forwarded}/${c.lostThere}/${c.lostBack}`).join(", ") + " (forwarded/lost there/lost back)";
+    return [...this.counts.entries()].map(([k, c]) => `${k} ${c.forwarded}/${c.lostThere}/${c.lostBack}/${c.failed}`).join(", ") + " (forwarded/lost there/lost back/node did not answer)";
   }
 
   totals(): { forwarded: number; lost: number } {
@@ -104,7 +107,7 @@ export class LossyProxy {
     let lost = 0;
     for (const c of this.counts.values()) {
       forwarded += c.forwarded;
-      lost += c.lostThere + c.lostBack;
+      lost += c.lostThere + c.lostBack + c.failed;
     }
     return { forwarded, lost };
   }
