@@ -176,8 +176,11 @@ describe("rescue findings (issue 8 items 2 and 3), kept with their seeds", () =>
   // the converged ledger): (a) the rescuer refused the very handover a peer answered it with (it
   // had "promised" itself not to take one), so it voted "no batch" against the beta's vote and the
   // window rolled back; (b) a server that had given its relays to the rescuer still stored later
-  // relays and told the alpha so, and the alpha acknowledged payments the rescue did not include.
+  // relays and told the alpha so, and the alpha acknowledged payments the rescue did not include;
+  // (c) the only rescuer was the next alpha, cut off with the beta in a minority: the majority
+  // voted "no batch" over relays they held (now the alphas after it rescue in turn).
   for (const [seed, servers] of [
+    [122786650, 5],
     [872362465, 3],
     [290225952, 3],
     [947739039, 3],

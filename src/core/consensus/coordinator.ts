@@ -12,8 +12,9 @@
 //  - A server whose state is that base re-validates and applies the batch and votes its hash.
 //    One that got no handover by the start of window k+1 asks the others for it. The alpha of
 //    window k+1 then rescues window k: it collects the relays of k from a majority, takes the
-//    longest prefix the alpha signed, and sends it (with those relays as evidence) as the batch.
-//    One that got neither by half-way through the beta period votes its unchanged hash ("no batch").
+//    longest prefix the alpha signed, and sends it (with those relays as evidence) as the batch
+//    (if it cannot, the alpha of k+2 tries next, and so on). One that got neither by the last
+//    step of the beta period votes its unchanged hash ("no batch").
 //  - A hash with a strict majority of the configured servers' votes is window k's consensus; the
 //    votes form its certificate. Servers at that hash record the checkpoint; others resync.
 //  - Window k+1's alpha accepts nothing until window k is agreed at its own state.
@@ -346,7 +347,7 @@ export class Coordinator {
       effects.push({ kind: "fetch-handover", window: k });
     }
     if (nowMs < this.noBatchDeadlineMs(k)) {
-      if (alphaOf(k + 1, this.schedule) === this.self) this.rescue(k, nowMs, effects);
+      if (nowMs >= this.rescueStartMs(k, this.self)) this.rescue(k, nowMs, effects);
       return;
     }
     if (this.speculation !== null && this.speculation.window === k) this.dropSpeculation();
@@ -355,10 +356,24 @@ export class Coordinator {
     this.castVote(k, false, nowMs, effects);
   }
 
-  /** Half-way through window k's beta period after its blackout: the handover or rescue has had its time. */
+  /**
+   * The rest of window k's beta period after the handover's deadline is split into n steps: the
+   * alpha of k+1 rescues from the first, the alpha of k+2 from the second (if none came yet: the
+   * first rescuer may be cut off from a majority), and so on; in the last step, with neither
+   * handover nor rescue, a server votes "no batch".
+   */
+  private rescueStepMs(k: number): number {
+    return Math.floor((blackoutStartMs(k + 1, this.schedule) - windowStartMs(k + 1, this.schedule)) / this.n);
+  }
+
+  /** When `server` may rescue window k: the alpha of k+i from step i−1 (never, for k's own alpha). */
+  private rescueStartMs(k: number, server: number): number {
+    const i = (((server - alphaOf(k, this.schedule)) % this.n) + this.n) % this.n;
+    return i === 0 ? Infinity : windowStartMs(k + 1, this.schedule) + (i - 1) * this.rescueStepMs(k);
+  }
+
   private noBatchDeadlineMs(k: number): number {
-    const from = windowStartMs(k + 1, this.schedule);
-    return from + Math.floor((blackoutStartMs(k + 1, this.schedule) - from) / 2);
+    return windowStartMs(k + 1, this.schedule) + (this.n - 1) * this.rescueStepMs(k);
   }
 
   /**
@@ -831,22 +846,33 @@ export class Coordinator {
       return { ok: false, reason: `relay for window ${m.window} is stale`, effects };
     }
     // Closed (its rescue has what this server held): held stays where it is.
-    if (!this.relaysClosed.has(m.window) && this.inbox.extends(m.window, m.first, m.payments.length)) {
-      // Not stored (a failing disk): not held, and not said; the alpha sends it again.
-      if (!this.stored(`storing a relay of window ${m.window}`, () => this.o.ledger.storeRelay(m.window, m.first, m.bytes, roles.window - WINDOWS_REMEMBERED))) return { ok: true, effects };
-      const fresh = this.inbox.add(m.window, linkOf(m));
-      const room = this.limits.preverifyQueueMax - this.preverifyQueue.length;
-      if (fresh.length > room) {
-        // The check queue is full: the sequence cannot be replayed ahead, so the batch will be
-        // applied whole. Signatures checked so far still count.
-        if (this.speculation?.window === m.window) this.speculation.broken = true;
-        else if (this.speculation === null) this.speculation = { window: m.window, baseWindow: this.agreedCheckpoint.window, payments: [], broken: true };
+    if (!this.relaysClosed.has(m.window)) {
+      if (m.first > this.inbox.held(m.window)) this.inbox.keepAhead(m.window, linkOf(m));
+      // This relay, then any kept ones the gap's filling lets follow.
+      let link: ChainLink | null = this.inbox.extends(m.window, m.first, m.payments.length) ? linkOf(m) : this.inbox.takeAhead(m.window);
+      while (link !== null) {
+        const l = link;
+        // Not stored (a failing disk): not held, and not said; the alpha sends it again.
+        if (!this.stored(`storing a relay of window ${m.window}`, () => this.o.ledger.storeRelay(m.window, l.first, l.bytes, roles.window - WINDOWS_REMEMBERED))) break;
+        this.queueAhead(m.window, this.inbox.add(m.window, l));
+        link = this.inbox.takeAhead(m.window);
       }
-      for (const p of fresh.slice(0, Math.max(0, room))) this.preverifyQueue.push({ window: m.window, bytes: p });
     }
     const held = encodeHeld({ networkId: this.networkId, sender: this.selfKey, window: m.window, sentAtMs: nowMs, count: this.inbox.held(m.window) }, this.o.seed);
     effects.push({ kind: "send", to: sender, what: "held", message: held });
     return { ok: true, effects };
+  }
+
+  /** Relayed payments new to this server, queued for the signature check and the apply ahead. */
+  private queueAhead(window: number, fresh: readonly Uint8Array[]): void {
+    const room = this.limits.preverifyQueueMax - this.preverifyQueue.length;
+    if (fresh.length > room) {
+      // The check queue is full: the sequence cannot be replayed ahead, so the batch will be
+      // applied whole. Signatures checked so far still count.
+      if (this.speculation?.window === window) this.speculation.broken = true;
+      else if (this.speculation === null) this.speculation = { window, baseWindow: this.agreedCheckpoint.window, payments: [], broken: true };
+    }
+    for (const p of fresh.slice(0, Math.max(0, room))) this.preverifyQueue.push({ window, bytes: p });
   }
 
   /**
@@ -859,9 +885,8 @@ export class Coordinator {
       this.counters.peerRejected++;
       return { ok: false, reason, effects };
     };
-    if (alphaOf(m.window + 1, this.schedule) !== sender) return reject(`server ${sender} is not the alpha of window ${m.window + 1}, so not the rescuer of window ${m.window}`);
     const skew = this.o.network.skewMs;
-    if (nowMs < windowStartMs(m.window + 1, this.schedule) - skew) return reject(`rescue of window ${m.window} before its handover's deadline`);
+    if (nowMs < this.rescueStartMs(m.window, sender) - skew) return reject(`rescue of window ${m.window} from server ${sender} before its turn to rescue`);
     if (nowMs >= blackoutStartMs(m.window + 1, this.schedule) + skew) return reject(`rescue of window ${m.window} after its beta period`);
     // A batch of the window came already (the handover, or this very rescue again).
     if (this.handoversSeen.has(m.window)) return { ok: true, effects };

@@ -18,9 +18,9 @@
 //                 majority (itself included) holds it.
 //   rescue (5):   base window (8, signed) | base hash (32) | state hash (32) | relay count (4)
 //                 | relay count × (length (4) | a relay of the window, signed by its alpha)
-//                 Sent by the next window's alpha when the beta's handover did not come: the
-//                 window is completed with the longest prefix of the alpha's relays that a
-//                 majority of servers answered with (PROTOCOL.md §7).
+//                 Sent when the beta's handover did not come, by the alpha of the next window (or,
+//                 in turn, of the ones after it): the window is completed with the longest prefix
+//                 of the alpha's relays that a majority of servers answered with (PROTOCOL.md §7).
 // The counts are bounded by the network's capacity (peer-limits.ts): checked where a message is
 // built (a bug if exceeded) and where it is parsed (a refusal), so encoders and parsers take the limits.
 import { KEY_BYTES, PAYMENT_SIZE_BYTES, SIGNATURE_BYTES } from "../limits.ts";

@@ -13,9 +13,36 @@ export interface ChainLink {
   readonly bytes: Uint8Array;
 }
 
+/**
+ * Relays that arrived ahead of a gap, kept in memory (not held, not said) per window until the
+ * gap fills: the alpha's relays travel as separate requests and may overtake each other.
+ */
+export const RELAYS_AHEAD_KEPT_MAX = 32;
+
 /** What this server holds of each recent window it is not the alpha of. */
 export class RelayInbox {
   private readonly windows = new Map<number, { held: number; chain: ChainLink[] }>();
+  private readonly ahead = new Map<number, ChainLink[]>();
+
+  /** Keeps a relay that starts beyond what is held, for when the gap fills (a bounded few). */
+  keepAhead(window: number, link: ChainLink): void {
+    let list = this.ahead.get(window);
+    if (list === undefined) this.ahead.set(window, (list = []));
+    if (list.length >= RELAYS_AHEAD_KEPT_MAX || list.some((l) => l.first === link.first)) return;
+    list.push(link);
+  }
+
+  /** A kept relay that now extends what is held, taken out of the keep; null if none. */
+  takeAhead(window: number): ChainLink | null {
+    const list = this.ahead.get(window);
+    if (list === undefined) return null;
+    const i = list.findIndex((l) => this.extends(window, l.first, l.payments.length));
+    // Those wholly below what is held now are of no use any more.
+    const held = this.held(window);
+    const found = i < 0 ? null : list[i]!;
+    this.ahead.set(window, list.filter((l, j) => j !== i && l.first + l.payments.length > held));
+    return found;
+  }
 
   /** How many of the window's payments, from position 0, are held here. */
   held(window: number): number {
@@ -50,6 +77,7 @@ export class RelayInbox {
 
   prune(keepFrom: number): void {
     for (const w of this.windows.keys()) if (w < keepFrom) this.windows.delete(w);
+    for (const w of this.ahead.keys()) if (w < keepFrom) this.ahead.delete(w);
   }
 }
 
