@@ -158,7 +158,7 @@ export function createPeerApi(deps: PeerApiDeps): Hono<{ Variables: PeerGuardVar
     const window = windowQuery(c);
     if (typeof window === "string") return sendError(c, "BAD_REQUEST", window);
     // At most rescueRelaysMax messages (an honest alpha sends fewer a window), each bounded.
-    const messages = deps.coordinator.relaysAnswer(window).slice(0, limits.rescueRelaysMax);
+    const messages = deps.coordinator.relaysAnswer(window, c.get("peerIndex")).slice(0, limits.rescueRelaysMax);
     return c.body(encodeFramedMessages(messages), 200, { "content-type": "application/octet-stream" });
   });
   let resyncAnswers = 0;

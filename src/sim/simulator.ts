@@ -215,7 +215,12 @@ export class Simulation {
       ledger: server.ledger,
       clock: { now: () => this.nowMs + server.clockOffsetMs },
       verify: verifySignature,
-      log: this.log,
+      // Each line says which server wrote it.
+      log: {
+        info: (c, m, f) => this.log.info(c, `[server ${server.index}] ${m}`, f),
+        warn: (c, m, f) => this.log.warn(c, `[server ${server.index}] ${m}`, f),
+        error: (c, m, f) => this.log.error(c, `[server ${server.index}] ${m}`, f),
+      },
       // As setImmediate: later, after other events; never run by a later incarnation.
       defer: (fn) => this.at(this.nowMs + Math.floor(this.random() * (this.deferMsMax + 1)), () => {
         if (server.up && server.incarnation === incarnation) fn();
@@ -262,6 +267,7 @@ export class Simulation {
     const server = this.servers[i]!;
     if (!server.up || this.servers.filter((s) => !s.up).length >= this.crashedMax) return;
     this.stats.crashes++;
+    this.log.warn("coordinator", `sim: server ${i} crashes (${why})`);
     this.stop(i);
     const downMs = RESTART_DELAY_MS_MIN + Math.floor(this.random() * (this.restartDelayMsMax - RESTART_DELAY_MS_MIN));
     const incarnation = server.incarnation;
@@ -384,7 +390,7 @@ export class Simulation {
     const requester = this.servers[from]!;
     const incarnation = requester.incarnation;
     this.send(from, to, "collect-relays", 0, () => {
-      const messages = this.servers[to]!.coordinator.relaysAnswer(window);
+      const messages = this.servers[to]!.coordinator.relaysAnswer(window, from);
       this.send(to, from, "collect-relays", messages.reduce((n, m) => n + m.length, 0), () => {
         if (requester.incarnation !== incarnation || !requester.up) return;
         this.runEffects(from, requester.coordinator.receiveRelays(to, window, messages, this.localNow(from)).effects);
@@ -465,6 +471,25 @@ export class Simulation {
   private afterEvent(what: string): void {
     for (const s of this.servers) if (s.up) this.recordAgreed(s);
     this.invariants.check(what, this.nowMs);
+    if (!this.majorityUpAndConnected()) this.windowsWithoutMajority.add(Math.floor(this.nowMs / this.network.intervalMs));
+  }
+
+  /**
+   * Windows during which, at some instant, no strict majority of the servers was up and able to
+   * reach each other (crashes and partitions together). The protocol promises that an acknowledged
+   * payment is kept when one server fails (a minority); beyond, a window may roll back.
+   */
+  readonly windowsWithoutMajority = new Set<number>();
+
+  private majorityUpAndConnected(): boolean {
+    const p = this.partitionGroups !== null && this.nowMs < this.partitionGroups.untilMs ? this.partitionGroups : null;
+    const sizes = new Map<number, number>();
+    for (const s of this.servers) {
+      if (!s.up) continue;
+      const g = p === null ? 0 : p.groupOf[s.index]!;
+      sizes.set(g, (sizes.get(g) ?? 0) + 1);
+    }
+    return [...sizes.values()].some((n) => n * 2 > this.servers.length);
   }
 
   runWindows(count: number): void {
@@ -611,6 +636,7 @@ export class Simulation {
   /** Restarts a stopped server: a new node composition over the same ledger. */
   restart(i: number): void {
     const server = this.servers[i]!;
+    this.log.info("coordinator", `sim: server ${i} restarts`);
     this.start(server);
     server.up = true;
   }

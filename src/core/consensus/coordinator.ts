@@ -13,8 +13,8 @@
 //    One that got no handover by the start of window k+1 asks the others for it. The alpha of
 //    window k+1 then rescues window k: it collects the relays of k from a majority, takes the
 //    longest prefix the alpha signed, and sends it (with those relays as evidence) as the batch
-//    (if it cannot, the alpha of k+2 tries next, and so on). One that got neither by the last
-//    step of the beta period votes its unchanged hash ("no batch").
+//    (if it cannot, the alpha of k+2 tries next, and so on). A rescue of no relays leaves the
+//    state unchanged: what was once the "no batch" vote.
 //  - A hash with a strict majority of the configured servers' votes is window k's consensus; the
 //    votes form its certificate. Servers at that hash record the checkpoint; others resync.
 //  - Window k+1's alpha accepts nothing until window k is agreed at its own state.
@@ -88,6 +88,26 @@ export interface ConsensusLedger {
   storeRelay(window: number, first: number, bytes: Uint8Array, keepFrom: number): void;
   /** The stored relays (recent windows). */
   storedRelays(): { window: number; first: number; bytes: Uint8Array }[];
+}
+
+/**
+ * A batch a server has taken for a window, as evidence and its payments: the beta's handover
+ * (turn 0), or a rescue (the rescuer's turn). A later rescuer that finds one among its answers
+ * sends the same batch again (the one of the highest turn), as a Paxos proposer adopts the value
+ * accepted under the highest ballot; so all rescues a majority can vote for give one state.
+ */
+interface TakenBatch {
+  readonly turn: number;
+  readonly evidence: readonly Uint8Array[];
+  readonly payments: readonly Uint8Array[];
+}
+
+/** A rescue this server is running: the relays collected per server, or a batch one had taken. */
+interface RescueRun {
+  readonly answers: Map<number, ChainLink[]>;
+  adopted: TakenBatch | null;
+  askedMs: number;
+  done: boolean;
 }
 
 /** What a handover or a rescue brings: a window's payments, in order, on a base checkpoint. */
@@ -204,9 +224,14 @@ export class Coordinator {
   /** When this server last asked its peers for a window's missing handover. */
   private readonly handoverAskedMs = new Map<number, number>();
   /** The rescue of a window this server (its next alpha) is running: relays collected per server. */
-  private readonly rescues = new Map<number, { answers: Map<number, ChainLink[]>; askedMs: number; done: boolean }>();
-  /** Windows whose relays this server gave a rescuer: it takes no handover of them any more. */
-  private readonly promised = new Set<number>();
+  private readonly rescues = new Map<number, RescueRun>();
+  /**
+   * Windows whose relays this server gave a rescuer, with the rescuer's turn (1 = the next alpha):
+   * it takes no handover of them any more, nor a rescue from an earlier turn (as a Paxos acceptor
+   * that promised a higher ballot: the rescue that collected from a majority is then the only one
+   * a majority can vote for).
+   */
+  private readonly promised = new Map<number, number>();
   /**
    * Windows whose relays this server gave a rescuer, or is rescuing itself: it stores no more of
    * their relays, so it never tells the alpha it holds a payment the rescue may not include.
@@ -333,11 +358,11 @@ export class Coordinator {
 
   /**
    * No handover of window k by the start of window k+1: its beta crashed, or its messages were
-   * lost. A server at k's base asks the others for it (one that has it answers with it), and the
-   * next alpha rescues the window from the relays a majority hold (rescue()). Past half the beta
-   * period with neither, the server votes its unchanged state ("no batch"). Only a server at the
-   * latest checkpoint votes so: a stale "unchanged" vote could otherwise join other stale votes
-   * into a majority for an old state. One that is behind asks for certificates instead.
+   * lost. A server at k's base asks the others for it (one that took it, or a rescue, answers with
+   * it), and in turn the alphas after k rescue the window from the relays a majority hold
+   * (rescue()). A rescue of no relays is the unchanged state — what a "no batch" vote was, now in
+   * the rescue's order, so that no server votes it over relays a majority may hold. A server that
+   * is behind asks for certificates instead.
    */
   private missingHandover(k: number, nowMs: number, effects: Effect[]): void {
     if (this.agreedCheckpoint.window < k - 1) return this.pull(nowMs, effects);
@@ -346,41 +371,38 @@ export class Coordinator {
       this.handoverAskedMs.set(k, nowMs);
       effects.push({ kind: "fetch-handover", window: k });
     }
-    if (nowMs < this.noBatchDeadlineMs(k)) {
-      if (nowMs >= this.rescueStartMs(k, this.self)) this.rescue(k, nowMs, effects);
-      return;
-    }
-    if (this.speculation !== null && this.speculation.window === k) this.dropSpeculation();
-    if (this.pendingWindow() !== null) return;
-    this.o.log.warn("coordinator", `no handover and no rescue of window ${k}; voting the unchanged state`, { window: k });
-    this.castVote(k, false, nowMs, effects);
+    if (nowMs >= this.rescueStartMs(k, this.self)) this.rescue(k, nowMs, effects);
   }
 
   /**
    * The rest of window k's beta period after the handover's deadline is split into n steps: the
-   * alpha of k+1 rescues from the first, the alpha of k+2 from the second (if none came yet: the
-   * first rescuer may be cut off from a majority), and so on; in the last step, with neither
-   * handover nor rescue, a server votes "no batch".
+   * alpha of k+1 may rescue from the first, the alpha of k+2 from the second (the first may be cut
+   * off from a majority), and so on, each until the beta period ends.
    */
   private rescueStepMs(k: number): number {
     return Math.floor((blackoutStartMs(k + 1, this.schedule) - windowStartMs(k + 1, this.schedule)) / this.n);
   }
 
+  /** The turn of `server` to rescue window k: i for the alpha of k+i, 0 for k's own alpha (never). */
+  private rescueTurn(k: number, server: number): number {
+    return (((server - alphaOf(k, this.schedule)) % this.n) + this.n) % this.n;
+  }
+
   /** When `server` may rescue window k: the alpha of k+i from step i−1 (never, for k's own alpha). */
   private rescueStartMs(k: number, server: number): number {
-    const i = (((server - alphaOf(k, this.schedule)) % this.n) + this.n) % this.n;
+    const i = this.rescueTurn(k, server);
     return i === 0 ? Infinity : windowStartMs(k + 1, this.schedule) + (i - 1) * this.rescueStepMs(k);
   }
 
-  private noBatchDeadlineMs(k: number): number {
-    return windowStartMs(k + 1, this.schedule) + (this.n - 1) * this.rescueStepMs(k);
+  private promise(window: number, rescuer: number): void {
+    this.promised.set(window, Math.max(this.promised.get(window) ?? 0, this.rescueTurn(window, rescuer)));
   }
 
   /**
-   * This server is window k+1's alpha and window k's handover did not come: collect the relays of
-   * k that the others hold (each answer is also a promise not to take k's handover from now on,
-   * see relaysAnswer), and once a strict majority (this server included) answered, send the
-   * longest prefix the alpha signed as k's batch. Every acknowledged payment is in it: a majority
+   * This server's turn to rescue window k, whose handover did not come: collect the relays of k
+   * that the others hold (each answer is also a promise, see relaysAnswer), and once a strict
+   * majority (this server included) answered, send the longest prefix the alpha signed as k's
+   * batch. Every acknowledged payment is in it: a majority
    * held it, and any two majorities share a server.
    */
   private rescue(k: number, nowMs: number, effects: Effect[]): void {
@@ -389,59 +411,125 @@ export class Coordinator {
       // Own relays count as one answer. (No promise here: until it sends its rescue, the rescuer
       // takes the window's handover if one reaches it, and then votes for that instead.)
       this.relaysClosed.add(k);
-      r = { answers: new Map([[this.self, [...this.inbox.chain(k)]]]), askedMs: -Infinity, done: false };
+      this.promise(k, this.self);
+      r = { answers: new Map([[this.self, [...this.inbox.chain(k)]]]), adopted: null, askedMs: -Infinity, done: false };
       this.rescues.set(k, r);
       this.o.log.warn("coordinator", `no handover of window ${k} from its beta; rescuing it from the relays the servers hold`, { window: k });
     }
     if (r.done) return;
+    // A batch reached this server meanwhile (and it voted for it): nothing to rescue.
+    if (this.handoversSeen.has(k)) {
+      r.done = true;
+      return;
+    }
     if (this.majority(r.answers.size)) return this.completeRescue(k, r, nowMs, effects);
     if (nowMs - r.askedMs < this.pullIntervalMs()) return;
     r.askedMs = nowMs;
     effects.push({ kind: "collect-relays", window: k });
   }
 
-  private completeRescue(k: number, r: { answers: Map<number, ChainLink[]>; done: boolean }, nowMs: number, effects: Effect[]): void {
+  private completeRescue(k: number, r: RescueRun, nowMs: number, effects: Effect[]): void {
     r.done = true;
-    let prefix = longestPrefix([...r.answers.values()].flat());
-    // A faulty alpha could have split its window into more relays than a rescue carries.
-    if (prefix.links.length > this.limits.rescueRelaysMax) prefix = longestPrefix(prefix.links.slice(0, this.limits.rescueRelaysMax));
+    let batch: TakenBatch;
+    if (r.adopted !== null) {
+      batch = r.adopted;
+    } else {
+      let prefix = longestPrefix([...r.answers.values()].flat());
+      // A faulty alpha could have split its window into more relays than a rescue carries.
+      if (prefix.links.length > this.limits.rescueRelaysMax) prefix = longestPrefix(prefix.links.slice(0, this.limits.rescueRelaysMax));
+      batch = { turn: this.rescueTurn(k, this.self), evidence: prefix.links.map((l) => l.bytes), payments: prefix.payments };
+    }
     const base = this.agreedCheckpoint;
     this.handoversSeen.add(k);
     this.counters.rescues++;
-    this.applyHandover({ window: k, baseWindow: base.window, baseHash: base.hash, payments: prefix.payments }, nowMs, effects);
+    this.applyHandover({ window: k, baseWindow: base.window, baseHash: base.hash, payments: batch.payments }, nowMs, effects);
     const message = encodeRescue(
-      { networkId: this.networkId, sender: this.selfKey, window: k, sentAtMs: nowMs, baseWindow: base.window, baseHash: base.hash, hash: this.o.ledger.stateHashBytes(), relays: prefix.links.map((l) => l.bytes) },
+      { networkId: this.networkId, sender: this.selfKey, window: k, sentAtMs: nowMs, baseWindow: base.window, baseHash: base.hash, hash: this.o.ledger.stateHashBytes(), relays: batch.evidence },
       this.o.seed,
       this.limits,
     );
     this.handoversKept.set(k, message);
-    this.event(k, "rescue", nowMs, `rescued from the relays of ${r.answers.size} of ${this.n} servers: ${prefix.payments.length} payment(s)`);
-    this.o.log.info("coordinator", `rescue of window ${k}: ${prefix.payments.length} payment(s) from the relays of ${r.answers.size} of ${this.n} servers`, { window: k });
+    const from = r.adopted === null ? `the relays of ${r.answers.size} of ${this.n} servers` : `the batch a server had taken (${r.adopted.turn === 0 ? "the beta's handover" : `a rescue of turn ${r.adopted.turn}`})`;
+    this.event(k, "rescue", nowMs, `rescued from ${from}: ${batch.payments.length} payment(s)`);
+    this.o.log.info("coordinator", `rescue of window ${k}: ${batch.payments.length} payment(s) from ${from}`, { window: k });
     effects.push({ kind: "broadcast", what: "rescue", message });
   }
 
   /**
-   * A peer's answer to collect-relays for `window`: the relays it holds, or the window's handover
-   * (or rescue) if it has one, which is then taken as if it had come from its sender.
+   * A peer's answer to collect-relays for `window`: the relays it holds, or the batch it took for
+   * the window (the beta's handover, or a rescue), which this rescue then adopts (TakenBatch).
    */
   receiveRelays(from: number, window: number, messages: readonly Uint8Array[], nowMs: number): ReceiveResult {
     const effects: Effect[] = [];
     const r = this.rescues.get(window);
     if (r === undefined || r.done || r.answers.has(from)) return { ok: true, effects };
+    const refuse = (reason: string): ReceiveResult => {
+      this.counters.peerRejected++;
+      return { ok: false, reason: `relays answer of server ${from}: ${reason}`, effects };
+    };
     const links: ChainLink[] = [];
     for (const bytes of messages) {
       const parsed = parsePeerMessage(bytes, this.networkId, this.limits);
-      if (parsed.ok && (parsed.message.type === "handover" || parsed.message.type === "rescue") && parsed.message.window === window) return this.receive(bytes, nowMs);
-      const relay = this.windowRelay(bytes, window);
-      if (typeof relay === "string") {
-        this.counters.peerRejected++;
-        return { ok: false, reason: `relays answer of server ${from}: ${relay}`, effects };
+      if (parsed.ok && (parsed.message.type === "handover" || parsed.message.type === "rescue") && parsed.message.window === window) {
+        const taken = this.takenBatch(parsed.message);
+        if (typeof taken === "string") return refuse(taken);
+        if (r.adopted === null || taken.turn > r.adopted.turn) r.adopted = taken;
+        continue;
       }
+      const relay = this.windowRelay(bytes, window);
+      if (typeof relay === "string") return refuse(relay);
       links.push(linkOf(relay));
     }
     r.answers.set(from, links);
     if (this.majority(r.answers.size)) this.completeRescue(window, r, nowMs, effects);
     return { ok: true, effects };
+  }
+
+  /** A handover or rescue another server took, checked (signatures, evidence) as if it came here. */
+  private takenBatch(m: Handover | Rescue): TakenBatch | string {
+    if (!verifyPeerMessage(m, this.o.verify)) return `a ${m.type} with a bad signature`;
+    const sender = this.o.network.servers.findIndex((s) => equalBytes(s.key, m.sender));
+    if (m.type === "handover") {
+      if (sender !== alphaOf(m.window, this.schedule)) return `a handover of window ${m.window} not from its beta`;
+      return { turn: 0, evidence: [m.bytes], payments: m.payments };
+    }
+    const turn = sender < 0 ? 0 : this.rescueTurn(m.window, sender);
+    if (turn === 0) return `a rescue of window ${m.window} not from one of its rescuers`;
+    const payments = this.rescueEvidence(m.relays, m.window);
+    if (typeof payments === "string") return payments;
+    return { turn, evidence: m.relays, payments };
+  }
+
+  /**
+   * The payments a rescue's evidence gives: the beta's own handover (adopted from a server that
+   * had taken it), or relays of the window's alpha, of which the longest prefix counts.
+   */
+  private rescueEvidence(evidence: readonly Uint8Array[], window: number): readonly Uint8Array[] | string {
+    if (evidence.length === 1) {
+      const parsed = parsePeerMessage(evidence[0]!, this.networkId, this.limits);
+      if (parsed.ok && parsed.message.type === "handover") {
+        const m = parsed.message;
+        if (m.window !== window || !equalBytes(m.sender, this.o.network.servers[alphaOf(window, this.schedule)]!.key)) return `a handover in the rescue not of window ${window} from its beta`;
+        if (!verifyPeerMessage(m, this.o.verify)) return "a handover in the rescue with a bad signature";
+        return m.payments;
+      }
+    }
+    const links: ChainLink[] = [];
+    for (const bytes of evidence) {
+      const relay = this.windowRelay(bytes, window);
+      if (typeof relay === "string") return `rescue of window ${window}: ${relay}`;
+      links.push(linkOf(relay));
+    }
+    return longestPrefix(links).payments;
+  }
+
+  /**
+   * Whether this server is rescuing `window` itself and has not sent its rescue: then it still
+   * takes the window's handover if one reaches it, unless it promised a later rescuer.
+   */
+  private rescuing(window: number): boolean {
+    const r = this.rescues.get(window);
+    return r !== undefined && !r.done && (this.promised.get(window) ?? 0) <= this.rescueTurn(window, this.self);
   }
 
   /** A relay of `window` signed by that window's alpha, or why not. */
@@ -462,10 +550,10 @@ export class Coordinator {
    * promise to the asking rescuer: this server will not take the window's handover any more, so
    * it cannot vote for a batch other than the rescue it is about to get from a majority's relays.
    */
-  relaysAnswer(window: number): Uint8Array[] {
+  relaysAnswer(window: number, requester: number): Uint8Array[] {
     const kept = this.handoversKept.get(window);
     if (kept !== undefined) return [kept];
-    if (!this.voted.has(window)) this.promised.add(window);
+    if (!this.voted.has(window)) this.promise(window, requester);
     this.relaysClosed.add(window);
     if (this.outbox !== null && this.outbox.window === window) return this.outbox.sent.map((l) => l.bytes);
     return this.inbox.chain(window).map((l) => l.bytes);
@@ -821,7 +909,7 @@ export class Coordinator {
     if (nowMs >= blackoutStartMs(m.window + 1, this.schedule) + skew) return reject(`handover of window ${m.window} after its beta period`);
     if (this.handoversSeen.has(m.window)) return reject("replayed handover");
     // This server gave its relays of the window to a rescuer: it votes for the rescue, not this.
-    if (this.promised.has(m.window)) return reject(`handover of window ${m.window} after this server joined its rescue`);
+    if (this.promised.has(m.window) && !this.rescuing(m.window)) return reject(`handover of window ${m.window} after this server joined its rescue`);
     this.handoversSeen.add(m.window);
     this.handoversKept.set(m.window, m.bytes);
     this.noteSlowHandover(m, sender, nowMs);
@@ -887,18 +975,15 @@ export class Coordinator {
     };
     const skew = this.o.network.skewMs;
     if (nowMs < this.rescueStartMs(m.window, sender) - skew) return reject(`rescue of window ${m.window} from server ${sender} before its turn to rescue`);
+    const promisedTurn = this.promised.get(m.window) ?? 0;
+    if (this.rescueTurn(m.window, sender) < promisedTurn) return reject(`rescue of window ${m.window} from server ${sender}, after this server gave its relays to a later rescuer`);
     if (nowMs >= blackoutStartMs(m.window + 1, this.schedule) + skew) return reject(`rescue of window ${m.window} after its beta period`);
     // A batch of the window came already (the handover, or this very rescue again).
     if (this.handoversSeen.has(m.window)) return { ok: true, effects };
-    const links: ChainLink[] = [];
-    for (const bytes of m.relays) {
-      const relay = this.windowRelay(bytes, m.window);
-      if (typeof relay === "string") return reject(`rescue of window ${m.window}: ${relay}`);
-      links.push(linkOf(relay));
-    }
+    const payments = this.rescueEvidence(m.relays, m.window);
+    if (typeof payments === "string") return reject(payments);
     this.handoversSeen.add(m.window);
     this.handoversKept.set(m.window, m.bytes);
-    const { payments } = longestPrefix(links);
     this.event(m.window, "rescue", nowMs, `rescued by server ${sender}: ${payments.length} payment(s)`);
     this.o.log.info("coordinator", `rescue of window ${m.window} from server ${sender}: ${payments.length} payment(s)`, { window: m.window });
     this.applyHandover({ window: m.window, baseWindow: m.baseWindow, baseHash: m.baseHash, payments }, nowMs, effects);
@@ -1217,7 +1302,8 @@ export class Coordinator {
     for (const w of this.verified.keys()) if (w < currentWindow - 2) this.verified.delete(w);
     this.inbox.prune(oldest);
     for (const map of [this.handoversKept, this.handoverAskedMs, this.rescues]) for (const w of map.keys()) if (w < oldest) map.delete(w);
-    for (const set of [this.promised, this.relaysClosed]) for (const w of set) if (w < oldest) set.delete(w);
+    for (const w of this.promised.keys()) if (w < oldest) this.promised.delete(w);
+    for (const w of this.relaysClosed) if (w < oldest) this.relaysClosed.delete(w);
   }
 
   /** For GET /status. */

@@ -46,7 +46,11 @@ export function peerLimits(capacity: number): PeerLimits {
   // A rescue's relays form a chain in which each adds at least one payment: at most `capacity`.
   const rescueRelaysMax = Math.min(RESCUE_RELAYS_MAX, capacity);
   // Relays of the whole window, each with its fixed part and length prefix.
-  const rescueBytesMax = rescueBytes(rescueRelaysMax, rescueRelaysMax * (RESCUE_BYTES_PER_RELAY - 4) + capacity * PAYMENT_SIZE_BYTES);
+  // Or the beta's whole handover, adopted from a server that took it.
+  const rescueBytesMax = Math.max(
+    rescueBytes(rescueRelaysMax, rescueRelaysMax * (RESCUE_BYTES_PER_RELAY - 4) + capacity * PAYMENT_SIZE_BYTES),
+    rescueBytes(1, handoverBytesMax),
+  );
   const peerMessageBytesMax = Math.max(handoverBytesMax, relayBytes(relayPaymentsMax), VOTE_BYTES, rescueBytesMax);
   const resyncPaymentsMax = Math.max(RESYNC_PAYMENTS_BASE, capacity);
   const limits: PeerLimits = {
