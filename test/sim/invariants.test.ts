@@ -70,15 +70,31 @@ describe("invariants checked after every event", () => {
   test("an acknowledged payment agreed somewhere missing on a server that agreed its window (seed 5)", () => {
     withSim({ seed: 5, servers: 3 }, (sim) => {
       warmUp(sim);
-      // Server 2's ledger "forgets" every payment: the next window it agrees is checked.
+      // Server 2's ledger "forgets" every payment of its agreed windows: the next window it agrees
+      // is checked. (Payments still pending there count, so the acknowledgements hold rule 6.)
       const ledger = sim.servers[2]!.ledger;
-      ledger.hasPayment = () => false;
+      const has = ledger.hasPayment.bind(ledger);
+      ledger.hasPayment = (id) => has(id) && (ledger.payment(id)?.window ?? -1) > sim.servers[2]!.coordinator.agreed.window;
       const v = violation(() => {
         trafficUntil(sim, windowStart(sim, windowNow(sim) + 1));
         sim.runWindows(3);
       });
       expect(v.invariant).toBe("agreed-payment-lost");
       expect(v.message).toMatch(/missing on server 2/);
+    });
+  });
+
+  test("an acknowledgement while only a minority holds the payment (seed 7)", () => {
+    withSim({ seed: 7, servers: 3 }, (sim) => {
+      warmUp(sim);
+      // The two other servers "forget" what they store: the alpha acknowledges on their word.
+      for (const s of sim.servers) {
+        s.ledger.hasPayment = () => false;
+        s.coordinator.holdsRelayed = () => false;
+      }
+      const v = violation(() => trafficUntil(sim, windowStart(sim, windowNow(sim) + 2)));
+      expect(v.invariant).toBe("acknowledged-not-replicated");
+      expect(v.message).toMatch(/acknowledged while only server\(s\) none of 3 hold it/);
     });
   });
 
