@@ -4,6 +4,7 @@
 import init from "./migrations/0000_init.sql" with { type: "text" };
 import removeZeroAccounts from "./migrations/0001_remove_zero_accounts.sql" with { type: "text" };
 import ownVotes from "./migrations/0002_own_votes.sql" with { type: "text" };
+import stateHashLattice from "./migrations/0003_state_hash_lattice.sql" with { type: "text" };
 
 export interface Migration {
   readonly name: string;
@@ -14,6 +15,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { name: "0000_init", sql: init },
   { name: "0001_remove_zero_accounts", sql: removeZeroAccounts },
   { name: "0002_own_votes", sql: ownVotes },
+  { name: "0003_state_hash_lattice", sql: stateHashLattice },
 ];
 
 /** drizzle-kit separates statements with this marker. */
