@@ -287,9 +287,9 @@ export class Ledger implements ConsensusLedger {
    * accounts they touch, and the hash of the result must be the agreed one. Costs the payments
    * after the checkpoint (two windows at most, as a rule) and two leaves per account they touch.
    * What it catches: balances changed in the file with their sum kept, payments removed or added,
-   * a checkpoint's hash changed.
+   * a checkpoint's hash changed. Public for the simulator's tests, which hold it at any moment.
    */
-  private checkAgainstAgreed(balances: ReadonlyMap<Key, number>, hash: StateHash): void {
+  checkAgreedState(balances: ReadonlyMap<Key, number> = this.balances, hash: StateHash = this.stateHash): void {
     const agreed = this.agreedOrNull();
     if (agreed === null) return; // a ledger being created: its genesis state hash is written next
     const additiveUpto = this.readMeta(META_ADDITIVE_HASH_UPTO);
@@ -520,7 +520,7 @@ export class Ledger implements ConsensusLedger {
       for (const [key, before] of this.balances) if (!balances.has(key)) this.stateHash.change(idOf(key), before, 0);
     } else {
       const hash = stateHashOf(accountsOf(balances));
-      this.checkAgainstAgreed(balances, hash);
+      this.checkAgreedState(balances, hash);
       this.stateHash = hash;
       this.loaded = true;
     }
