@@ -57,9 +57,8 @@ function leafLanes(id: Uint8Array, balance: number): Uint16Array {
   return leafScratch;
 }
 
-/** An account changed since the lattice last saw it. */
+/** An account changed since the lattice last saw it (keyed by its id as a latin1 string). */
 interface Pending {
-  readonly id: Uint8Array;
   /** Its balance as the lattice holds it (0: not in the lattice). */
   readonly folded: number;
   /** Its balance now. */
@@ -75,11 +74,18 @@ export class StateHash {
 
   /** Records that account `id` went from `before` to `after` (either may be 0: no account). */
   change(id: Uint8Array, before: number, after: number): void {
+    if (before !== after) this.changeKey(bytesKey(id), before, after);
+  }
+
+  /**
+   * The same, for a caller that holds the id as a latin1 string of its 32 bytes (bytesKey), as the
+   * ledger does: no conversion, and nothing allocated for an account already pending.
+   */
+  changeKey(key: string, before: number, after: number): void {
     if (before === after) return;
-    const key = bytesKey(id);
     const entry = this.pending.get(key);
     if (entry === undefined) {
-      this.pending.set(key, { id: Uint8Array.from(id), folded: before, now: after });
+      this.pending.set(key, { folded: before, now: after });
     } else {
       // The caller's idea of the balance must be what it last told: a missed change would make the
       // hash silently depend on history rather than on the balances.
@@ -106,10 +112,11 @@ export class StateHash {
 
   /** Brings the lattice up to date: each changed account's old leaf out, its new leaf in. */
   private fold(): void {
-    for (const entry of this.pending.values()) {
+    for (const [key, entry] of this.pending) {
       if (entry.folded === entry.now) continue; // changed and changed back: nothing to do
-      if (entry.folded !== 0) this.mix(leafLanes(entry.id, entry.folded), -1);
-      if (entry.now !== 0) this.mix(leafLanes(entry.id, entry.now), +1);
+      const id = Buffer.from(key, "latin1");
+      if (entry.folded !== 0) this.mix(leafLanes(id, entry.folded), -1);
+      if (entry.now !== 0) this.mix(leafLanes(id, entry.now), +1);
     }
     this.pending.clear();
   }

@@ -307,7 +307,7 @@ export class Ledger implements ConsensusLedger {
     const h = hash.clone();
     for (const [key, balance] of atAgreed) {
       assertInvariant(balance >= 0 && balance <= BALANCE_MAX, `undoing the payments after window ${agreed.window} takes a balance out of u32`);
-      h.change(idOf(key), balances.get(key) ?? 0, balance);
+      h.changeKey(key, balances.get(key) ?? 0, balance);
     }
     assertInvariant(
       Buffer.from(h.bytes()).equals(Buffer.from(agreed.hash)),
@@ -470,7 +470,7 @@ export class Ledger implements ConsensusLedger {
     for (const [key, balance] of staged) {
       const before = this.balances.get(key) ?? 0;
       this.supply += balance - before;
-      this.stateHash.change(idOf(key), before, balance);
+      this.stateHash.changeKey(key, before, balance);
       // The row was deleted in the same transaction (writeAccount); the cache follows it.
       if (balance === 0) this.balances.delete(key);
       else this.balances.set(key, balance);
@@ -515,9 +515,9 @@ export class Ledger implements ConsensusLedger {
       // resync that did not reach the agreed hash) instead of every leaf again.
       for (const [key, balance] of balances) {
         const before = this.balances.get(key) ?? 0;
-        if (before !== balance) this.stateHash.change(idOf(key), before, balance);
+        if (before !== balance) this.stateHash.changeKey(key, before, balance);
       }
-      for (const [key, before] of this.balances) if (!balances.has(key)) this.stateHash.change(idOf(key), before, 0);
+      for (const [key, before] of this.balances) if (!balances.has(key)) this.stateHash.changeKey(key, before, 0);
     } else {
       const hash = stateHashOf(accountsOf(balances));
       this.checkAgreedState(balances, hash);
