@@ -4,6 +4,8 @@
 // commit group costs per payment now that a payment only records its two accounts. Run by
 // scripts/bench.ts (section "statehash") or alone: `bun scripts/bench-state-hash.ts`.
 //
+// Every figure is CPU time (user + system) of this process.
+//
 // The handover benchmark's payments (1 scryp around a ring of payers) leave every balance where it
 // was after a window, so its fold costs nothing; these figures are for balances that do change.
 import { createHash } from "node:crypto";
@@ -19,6 +21,12 @@ export interface StateHashFigure {
   readonly detail: string;
 }
 
+/** CPU ms (user + system) since `since`: figures that do not move with other load on the host. */
+function cpuMs(since: NodeJS.CpuUsage): number {
+  const u = process.cpuUsage(since);
+  return (u.user + u.system) / 1000;
+}
+
 /** Deterministic 32-byte ids: SHA-256("scryp-bench/account/" + n). */
 function ids(count: number): Uint8Array[] {
   return Array.from({ length: count }, (_, n) => new Uint8Array(createHash("sha256").update(`scryp-bench/account/${n}`).digest()));
@@ -28,9 +36,9 @@ function leafMicros(): StateHashFigure {
   const accounts = ids(2_000);
   const h = new StateHash();
   for (let i = 0; i < 200; i++) h.add(accounts[i]!, 1 + i); // warm-up
-  const started = performance.now();
+  const started = process.cpuUsage();
   for (let i = 0; i < accounts.length; i++) h.add(accounts[i]!, 1_000 + i);
-  const us = ((performance.now() - started) * 1000) / accounts.length;
+  const us = (cpuMs(started) * 1000) / accounts.length;
   return { what: "leaf", value: Number(us.toFixed(1)), unit: "µs", detail: "SHAKE256 to 2048 bytes and a 1024-lane add (node:crypto), per leaf" };
 }
 
@@ -40,12 +48,12 @@ function foldMs(changed: number): StateHashFigure {
   const h = stateHashOf(accounts.map((id, i) => [id, 1_000 + i] as const));
   h.bytes();
   // Ten payments an account on average, each recorded: what a window of 5 × changed payments does.
-  const started = performance.now();
+  const started = process.cpuUsage();
   for (let round = 0; round < 10; round++) for (let i = 0; i < changed; i++) h.change(accounts[i]!, 1_000 + i + round, 1_000 + i + round + 1);
-  const recordedMs = performance.now() - started;
-  const foldStarted = performance.now();
+  const recordedMs = cpuMs(started);
+  const foldStarted = process.cpuUsage();
   h.bytes();
-  const ms = performance.now() - foldStarted;
+  const ms = cpuMs(foldStarted);
   return {
     what: `fold ${changed / 1000}k`,
     value: Math.round(ms),
@@ -56,9 +64,9 @@ function foldMs(changed: number): StateHashFigure {
 
 function fromScratchMs(accounts: number): StateHashFigure {
   const list = ids(accounts);
-  const started = performance.now();
+  const started = process.cpuUsage();
   stateHashOf(list.map((id, i) => [id, 1 + (i % 1000)] as const)).bytes();
-  const ms = performance.now() - started;
+  const ms = cpuMs(started);
   return { what: `from scratch ${accounts >= 1_000_000 ? `${accounts / 1_000_000}M` : `${accounts / 1000}k`}`, value: Math.round(ms), unit: "ms", detail: `the hash of ${accounts} accounts from nothing: what opening a ledger of that size adds` };
 }
 
@@ -80,11 +88,6 @@ export function applyMicros(paymentCount: number, LedgerClass: typeof Ledger = L
       if (payer === payee) continue;
       payments.push(decodePayment(encodeUnsigned(1_800_000_000_000 + Math.floor(i / accounts.length), 1 + (i % 7), payee, payer))!);
     }
-    // CPU time (user + system), not wall time: the figure should not move with other load.
-    const cpuMs = (since: NodeJS.CpuUsage) => {
-      const u = process.cpuUsage(since);
-      return (u.user + u.system) / 1000;
-    };
     const started = process.cpuUsage();
     for (let i = 0; i < payments.length; i += 256) ledger.applyGroup(payments.slice(i, i + 256), 1, Date.now());
     const applyMs = cpuMs(started);
