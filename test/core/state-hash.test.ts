@@ -5,7 +5,7 @@ import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { LATTICE_BYTES, StateHash, stateHashOf } from "../../src/core/state-hash.ts";
+import { LATTICE_BYTES, LEAF_MEMO_ACCOUNTS_MAX, StateHash, stateHashOf } from "../../src/core/state-hash.ts";
 import { concat, hex, nodeSha256, prng, randomBytes, randomInt, unhex } from "./fixtures.ts";
 
 const LEAF_DOMAIN = new TextEncoder().encode("scryp/account-leaf/v2");
@@ -205,6 +205,25 @@ describe("incremental updates (lazy folding)", () => {
     expect(h.pendingCount).toBe(2);
     expect(h.hex()).toBe(refHash([[id(1), 500], [id(2), 500]]));
     expect(h.pendingCount).toBe(0);
+  });
+
+  test("more accounts than the leaf memo holds, changed across folds: still the hash from scratch", () => {
+    const n = LEAF_MEMO_ACCOUNTS_MAX + 500;
+    const accounts = Array.from({ length: n }, (_, i) => id(i));
+    const balances = accounts.map((_, i) => 1 + (i % 97));
+    const h = new StateHash();
+    accounts.forEach((a, i) => h.change(a, 0, balances[i]!));
+    h.bytes(); // every leaf folded: the memo holds the last LEAF_MEMO_ACCOUNTS_MAX, the first 500 are evicted
+    for (const round of [1, 2]) {
+      // The evicted ones and some kept ones change; one empties (its memo entry goes).
+      for (const i of [0, 1, 499, 500, n - 1, n - 2]) {
+        h.change(accounts[i]!, balances[i]!, balances[i]! + round);
+        balances[i]! += round;
+      }
+      h.change(accounts[7]!, balances[7]!, 0);
+      balances[7] = 0;
+      expect(h.hex()).toBe(stateHashOf(accounts.map((a, i) => [a, balances[i]!] as const)).hex());
+    }
   });
 
   test("change(x → y) then change(y → x) restores the hash, before and after a fold", () => {
