@@ -1,6 +1,6 @@
 // The ledger's tables (Drizzle schema). SQL migrations in db/migrations are generated from this
 // file with `bun run db:generate` and embedded in the binary (db/migrations.ts).
-import { sqliteTable, blob, integer, text, index, customType } from "drizzle-orm/sqlite-core";
+import { sqliteTable, blob, integer, text, index, customType, primaryKey } from "drizzle-orm/sqlite-core";
 
 /** A 64-bit INTEGER column bound from a bigint (Drizzle's integer() is a JS number, 53 bits). */
 const int64 = customType<{ data: bigint; driverData: bigint }>({ dataType: () => "integer" });
@@ -73,3 +73,19 @@ export const ownVotes = sqliteTable("own_votes", {
   bytes: blob("bytes", { mode: "buffer" }).notNull(),
   castAtMs: integer("cast_at_ms").notNull(),
 });
+
+/**
+ * Relays this server holds of recent windows (the replication stream): each relay that extends the
+ * prefix of a window's payments held here is written (fsynced) before this server tells the alpha
+ * how far it holds the window. The next alpha rescues a window from these when its handover does
+ * not come. The alpha's signature is in the bytes. Only recent windows are kept.
+ */
+export const relays = sqliteTable(
+  "relays",
+  {
+    window: integer("window").notNull(),
+    first: integer("first").notNull(),
+    bytes: blob("bytes", { mode: "buffer" }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.window, t.first] })],
+);

@@ -140,3 +140,79 @@ export function hostBusyCpuMs(): number | null {
     return null;
   }
 }
+
+/**
+ * The cluster benchmark's plan of timestamps: payments stamped evenly at `ratePerSecond` across
+ * each window's accepting period, window after window. Payment j of the plan is paid by payer
+ * j mod P, so one payer's payments are P / rate seconds apart: never two with the same signed bytes.
+ */
+export interface StampPlan {
+  /** Accepting periods [fromMs, untilMs), in order. */
+  readonly periods: readonly { readonly window: number; readonly fromMs: number; readonly untilMs: number }[];
+  readonly ratePerSecond: number;
+}
+
+export function planCount(plan: StampPlan): number {
+  return plan.periods.reduce((n, p) => n + perPeriod(plan, p), 0);
+}
+
+function perPeriod(plan: StampPlan, p: StampPlan["periods"][number]): number {
+  return Math.floor(((p.untilMs - p.fromMs) * plan.ratePerSecond) / 1000);
+}
+
+/** The window and timestamp of payment j of the plan. */
+export function planStamp(plan: StampPlan, j: number): { window: number; timestampMs: number } {
+  let k = j;
+  for (const p of plan.periods) {
+    const n = perPeriod(plan, p);
+    if (k < n) return { window: p.window, timestampMs: p.fromMs + Math.floor((k * 1000) / plan.ratePerSecond) };
+    k -= n;
+  }
+  throw new RangeError(`payment ${j} is past the plan`);
+}
+
+/**
+ * Signs payments [from, from + count) of the plan into one buffer of 140-byte payments and one of
+ * their 32-byte ids (native Ed25519, as signPayments; checkAgainstNoble proves it on a sample).
+ */
+export function signPlanned(payers: readonly BenchPayer[], plan: StampPlan, from: number, count: number): { payments: Uint8Array; ids: Uint8Array } {
+  const P = payers.length;
+  if (P < 2) throw new RangeError("need at least two payers");
+  const payments = new Uint8Array(count * 140);
+  const ids = new Uint8Array(count * 32);
+  for (let k = 0; k < count; k++) {
+    const j = from + k;
+    const p = j % P;
+    const payer = payers[p]!;
+    const payee = payers[(p + 1 + (Math.floor(j / P) % (P - 1))) % P]!;
+    const bytes = encodeUnsigned(planStamp(plan, j).timestampMs, 1, payee.publicKey, payer.publicKey);
+    bytes.set(nativeSign(null, bytes.subarray(0, PAYMENT_SIGNED_BYTES), payer.privateKey), PAYMENT_SIGNED_BYTES);
+    payments.set(bytes, k * 140);
+    ids.set(paymentId(bytes), k * 32);
+  }
+  return { payments, ids };
+}
+
+/** What scripts/bench-cluster-client.ts prints, as one JSON line, when it is done. */
+export interface ClusterClientReport {
+  readonly firstWindow: number;
+  readonly windows: number;
+  readonly startMs: number;
+  readonly endMs: number;
+  readonly planned: number;
+  readonly rate: number;
+  readonly sent: number;
+  readonly accepted: number;
+  readonly acceptedPerWindow: number[];
+  readonly rejected: Record<string, number>;
+  readonly retried: Record<string, number>;
+  readonly stale: number;
+  readonly gaveUp: number;
+  readonly retransmits: number;
+  readonly latencyMs: { readonly p50: number; readonly p99: number; readonly max: number };
+  readonly signMs: number;
+  readonly signWorkers: number;
+  /** How long after the first measured window's start the signing finished (0: in time). */
+  readonly signLateMs: number;
+  readonly clientCpuMs: number;
+}

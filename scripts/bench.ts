@@ -5,6 +5,9 @@
 //   http     payments/s the compiled node accepts over HTTP (POST /tx, octet-stream), durably committed
 //   handover from the beta's handover to the vote, 10k/100k payments over 10k/1M accounts
 //   statehash the lattice state hash: a leaf, a fold of N changed accounts, from scratch, per payment
+//   cluster  three compiled nodes on loopback (12 s windows, 3 s blackout), payers over UDP to the
+//            alpha of now for six windows: acknowledgement latency p50/p99 and sustained payments/s
+//            of wall time that end in an agreed checkpoint on all three (scripts/bench-cluster-client.ts)
 //
 // Each transport figure is also given as a ratio to the ceiling, against its target (UDP ≥ 0.7,
 // HTTP ≥ 0.4). Payments are signed beforehand, untimed, by scripts/bench-client.ts in another
@@ -24,6 +27,11 @@
 //   SCRYP_BENCH_HTTP_CONCURRENCY  concurrent HTTP requests (default 64)
 //   SCRYP_BENCH_PAYERS       genesis payer accounts (default 1000)
 //   SCRYP_BENCH_DEADLINE_MS  hard bound on one client's timed part (default 60000)
+//   SCRYP_BENCH_CLUSTER_WINDOWS   measured windows of the cluster section (default 6)
+//   SCRYP_BENCH_CLUSTER_RATE      payments/s the cluster client stamps and signs for each accepting
+//                                 period (default 0.8 × the ceiling: above what the network takes)
+//   SCRYP_BENCH_CLUSTER_INTERVAL_MS, SCRYP_BENCH_CLUSTER_BLACKOUT_MS, SCRYP_BENCH_CLUSTER_SKEW_MS
+//                                 the cluster's timing (default 12000, 3000, 1000)
 //   SCRYP_BENCH_KEEP=1       keep the temp dirs (node logs, ledgers) for inspection
 //   SCRYP_BENCH_BINARY       measure this scryp executable instead of dist/scryp (nothing is built)
 //
@@ -43,13 +51,14 @@ import type { NetworkFile } from "../src/core/network.ts";
 import { describe, runHandover } from "./bench-handover.ts";
 import { runStateHash } from "./bench-state-hash.ts";
 import { freePort } from "../src/io/free-port.ts";
-import { benchPayers, checkAgainstNoble, hostBusyCpuMs, signPayments, type BenchPayer, type ClientReport } from "./bench-common.ts";
+import { benchPayers, checkAgainstNoble, hostBusyCpuMs, signPayments, type BenchPayer, type ClientReport, type ClusterClientReport } from "./bench-common.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const DEFAULT_BINARY = join(ROOT, "dist", "scryp");
 /** Another build to measure (e.g. a branch compiled elsewhere); then nothing is built. */
 const BINARY = process.env.SCRYP_BENCH_BINARY ? resolve(process.env.SCRYP_BENCH_BINARY) : DEFAULT_BINARY;
 const CLIENT = join(ROOT, "scripts", "bench-client.ts");
+const CLUSTER_CLIENT = join(ROOT, "scripts", "bench-cluster-client.ts");
 const BUN = process.execPath;
 
 // ---------------------------------------------------------------------------------------------
@@ -74,6 +83,11 @@ const CONFIG = {
   httpConcurrency: envInt("SCRYP_BENCH_HTTP_CONCURRENCY", 64),
   payers: envInt("SCRYP_BENCH_PAYERS", 1000, 2),
   deadlineMs: envInt("SCRYP_BENCH_DEADLINE_MS", 60_000, 1000),
+  clusterWindows: envInt("SCRYP_BENCH_CLUSTER_WINDOWS", 6),
+  clusterRate: envInt("SCRYP_BENCH_CLUSTER_RATE", 0, 0),
+  clusterIntervalMs: envInt("SCRYP_BENCH_CLUSTER_INTERVAL_MS", 12_000, 1000),
+  clusterBlackoutMs: envInt("SCRYP_BENCH_CLUSTER_BLACKOUT_MS", 3_000, 1),
+  clusterSkewMs: envInt("SCRYP_BENCH_CLUSTER_SKEW_MS", 1_000, 50),
   keep: process.env.SCRYP_BENCH_KEEP === "1",
   sections: (process.env.SCRYP_BENCH_SECTIONS ?? "").split(",").map((s) => s.trim()).filter((s) => s !== ""),
 };
@@ -133,6 +147,7 @@ const SECTIONS: readonly Section[] = [
   { name: "http", run: (ctx) => transportSection(ctx, "http") },
   { name: "handover", run: handoverSection },
   { name: "statehash", run: stateHashSection },
+  { name: "cluster", run: clusterSection },
 ];
 
 /** What the lattice state hash costs (scripts/bench-state-hash.ts); in process, no node. */
@@ -290,6 +305,179 @@ async function transportSection(ctx: Context, transport: "udp" | "http"): Promis
   }
 }
 
+const CLUSTER_TARGET = 0.3;
+
+interface ClusterStatus {
+  agreed: { window: number; hash: string };
+  ledger: { stateHash: string; payments: number; pending: number; supply: number };
+  syncing: boolean;
+}
+
+/**
+ * Three compiled nodes on loopback, one network: payers (scripts/bench-cluster-client.ts, its own
+ * process; every payment signed before the first measured window) send over UDP to the alpha of
+ * now for CONFIG.clusterWindows whole windows. Figures: the sustained rate — payments that end in
+ * an agreed checkpoint on all three servers, per second of wall time over those windows
+ * (blackouts included) — as a ratio to the ceiling; and the acknowledgement latency (send to the
+ * 0x00 reply) p50 and p99.
+ */
+async function clusterSection(ctx: Context): Promise<Figure[]> {
+  if (ctx.interrupted) throw new Error("bench: interrupted");
+  const timing = { interval: CONFIG.clusterIntervalMs, blackout: CONFIG.clusterBlackoutMs, skew: CONFIG.clusterSkewMs };
+  const rate = CONFIG.clusterRate > 0 ? CONFIG.clusterRate : Math.round(0.8 * ctx.ceiling);
+  const { dir, remove } = benchDir(ctx, "cluster");
+  const seeds = [0, 1, 2].map(() => new Uint8Array(randomBytes(32)));
+  const ports: number[] = [];
+  while (ports.length < 3) {
+    const p = await freePort();
+    if (!ports.includes(p)) ports.push(p);
+  }
+  const network: NetworkFile = {
+    servers: seeds.map((seed, i) => ({ key: toHex(keyPairFromSeed(seed).publicKey), address: `127.0.0.1:${ports[i]}` })),
+    ...timing,
+    genesis: Object.fromEntries(ctx.payers.map((p) => [toHex(p.publicKey), PAYER_BALANCE])),
+  };
+  const networkPath = join(dir, "network.json");
+  writeFileSync(networkPath, JSON.stringify(network));
+  const nodes = await Promise.all(
+    seeds.map((seed, i) => {
+      const seedPath = join(dir, `server-${i}.seed`);
+      writeFileSync(seedPath, seed, { mode: 0o600 });
+      return spawnNode(ctx, dir, networkPath, seedPath, join(dir, `data-${i}`), ports[i]!, () => {});
+    }),
+  );
+  const details: string[] = [];
+  let valid = true;
+  // CPU of each node, the client and the host, sampled through the run: the timed part is known
+  // (startMs..endMs) only from the client's report at the end.
+  const samples: { atMs: number; nodes: (number | null)[]; client: number | null; host: number | null }[] = [];
+  let clientPid = 0;
+  const sampler = setInterval(() => samples.push({ atMs: Date.now(), nodes: nodes.map((n) => processCpuMs(n.pid)), client: clientPid ? processCpuMs(clientPid) : null, host: hostBusyCpuMs() }), 250);
+  try {
+    const clientArgs = [
+      BUN, CLUSTER_CLIENT,
+      "--ports", ports.join(","),
+      "--interval", String(timing.interval),
+      "--blackout", String(timing.blackout),
+      "--skew", String(timing.skew),
+      "--windows", String(CONFIG.clusterWindows),
+      "--payers", String(ctx.payers.length),
+      "--rate", String(rate),
+      "--window", String(CONFIG.udpWindow),
+      // Above the acknowledgement p99 under this load (~0.4–0.8 s): a shorter timeout only sends
+      // copies of payments still being checked, which the alpha must match and park.
+      "--timeout-ms", "500",
+    ];
+    for (const n of nodes) details.push(`node:   ${n.command}`);
+    details.push(`client: ${clientArgs.map(shellQuote).join(" ")}`);
+    const hardTimeoutMs = (CONFIG.clusterWindows + 8) * timing.interval + 180_000;
+    const report = await runClient<ClusterClientReport>(ctx, clientArgs, hardTimeoutMs, (pid) => (clientPid = pid));
+    const lastWindow = report.firstWindow + report.windows - 1;
+
+    // Every server agreed past the last measured window, at one state.
+    let statuses: (ClusterStatus | null)[] = [];
+    const deadline = Date.now() + 4 * timing.interval;
+    let converged = false;
+    while (Date.now() < deadline) {
+      statuses = await Promise.all(
+        ports.map(async (p) => {
+          try {
+            return (await (await fetch(`http://127.0.0.1:${p}/status`, { signal: AbortSignal.timeout(5000) })).json()) as ClusterStatus;
+          } catch {
+            return null;
+          }
+        }),
+      );
+      const all = statuses.filter((s): s is ClusterStatus => s !== null);
+      converged =
+        all.length === 3 &&
+        all.every((s) => s.agreed.window >= lastWindow && s.ledger.pending === 0 && !s.syncing && s.ledger.stateHash === s.agreed.hash) &&
+        new Set(all.map((s) => s.agreed.hash)).size === 1;
+      if (converged) break;
+      await Bun.sleep(200);
+    }
+    clearInterval(sampler);
+    // Peer faults each server counted: messages it refused (e.g. a relay that arrived after a later
+    // one, refused as "replayed") and requests of its own that failed.
+    const peerFaults = await Promise.all(
+      ports.map(async (p) => {
+        try {
+          const text = await (await fetch(`http://127.0.0.1:${p}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+          const value = (kind: string) => text.match(new RegExp(`^scryp_peer_errors_total\\{kind="${kind}"\\} (\\d+)`, "m"))?.[1] ?? "?";
+          return `${value("message_rejected")} refused, ${value("request_failed")} failed`;
+        } catch {
+          return "?";
+        }
+      }),
+    );
+    details.push(`peer messages (scryp_peer_errors_total) per node: ${peerFaults.join(" / ")}`);
+    if (!converged) {
+      valid = false;
+      details.push(`NOT CONVERGED within 4 windows after the run: ${JSON.stringify(statuses.map((s) => s && { agreed: s.agreed.window, hash: s.agreed.hash.slice(0, 12), payments: s.ledger.payments }))}`);
+    }
+    const agreed = Math.min(...statuses.map((s) => s?.ledger.payments ?? 0));
+    const wallMs = report.endMs - report.startMs;
+    const perSecond = (agreed / wallMs) * 1000;
+    if (agreed < report.accepted) {
+      valid = false;
+      details.push(`ACKNOWLEDGED PAYMENTS LOST: ${report.accepted} acknowledged, ${agreed} in the agreed checkpoint`);
+    }
+    const rejected = Object.entries(report.rejected);
+    const retried = Object.entries(report.retried);
+    details.push(
+      `windows ${report.firstWindow}..${lastWindow} (${report.windows} × ${timing.interval / 1000} s, blackout ${timing.blackout / 1000} s, skew ${timing.skew / 1000} s): ` +
+        `${agreed} payments in the agreed checkpoint on all three over ${(wallMs / 1000).toFixed(0)} s of wall time`,
+    );
+    details.push(
+      `client: ${report.planned} signed (${report.rate}/s of each accepting period), ${report.sent} sent, ${report.accepted} acknowledged, ` +
+        `${report.stale} went stale unsent (the network was slower than the plan), ${report.gaveUp} without a reply, ${report.retransmits} retransmits, ${CONFIG.udpWindow} in flight`,
+    );
+    details.push(`acknowledged per window: ${report.acceptedPerWindow.join(", ")}`);
+    if (rejected.length > 0) details.push(`rejected: ${rejected.map(([c, n]) => `${c}×${n}`).join(", ")}`);
+    if (retried.length > 0) details.push(`retried: ${retried.map(([c, n]) => `${c}×${n}`).join(", ")}`);
+    if (report.stale === 0) details.push("WARNING: no payment went stale: the plan's rate may have capped the figure; raise SCRYP_BENCH_CLUSTER_RATE");
+    details.push(`latency send→0x00: p50 ${report.latencyMs.p50.toFixed(1)} ms, p99 ${report.latencyMs.p99.toFixed(1)} ms, max ${report.latencyMs.max.toFixed(1)} ms`);
+    details.push(`signing (before the first measured window, ${report.signWorkers} worker threads): ${report.signMs.toFixed(0)} ms${report.signLateMs > 0 ? `; ENDED ${report.signLateMs} ms LATE` : ""}`);
+    if (report.signLateMs > 0) valid = false;
+    // CPU over the timed part, from the samples nearest its ends.
+    const near = (t: number) => samples.reduce((best, s) => (Math.abs(s.atMs - t) < Math.abs(best.atMs - t) ? s : best), samples[0]!);
+    if (samples.length >= 2) {
+      const a = near(report.startMs);
+      const b = near(report.endMs);
+      const span = b.atMs - a.atMs;
+      if (span > 0) {
+        const share = (x: number | null, y: number | null) => (x === null || y === null ? "?" : `${(((y - x) / span) * 100).toFixed(0)}%`);
+        // The client ends a little before the last window does (at its blackout): its last sample.
+        const clientEnd = samples.filter((s) => s.client !== null && s.atMs <= b.atMs).at(-1)?.client ?? null;
+        const own = nodes.reduce((sum, _, i) => sum + ((b.nodes[i] ?? 0) - (a.nodes[i] ?? 0)), 0) + ((clientEnd ?? 0) - (a.client ?? 0));
+        details.push(
+          `CPU over the measured windows (% of one core; ${cpus().length} cores = ${cpus().length * 100}%): nodes ${nodes.map((_, i) => share(a.nodes[i] ?? null, b.nodes[i] ?? null)).join(" / ")}, client ${share(a.client, clientEnd)}` +
+            (a.host !== null && b.host !== null ? `, whole host ${share(a.host, b.host)}` : ""),
+        );
+        details.push(...otherLoad(a.host, b.host, own, span));
+      }
+    }
+    return [
+      { section: "cluster", value: perSecond, unit: "payments/s", ratio: perSecond / ctx.ceiling, target: CLUSTER_TARGET, valid, details },
+      { section: "cluster ack p50", value: report.latencyMs.p50, unit: "ms", valid, details: [] },
+      { section: "cluster ack p99", value: report.latencyMs.p99, unit: "ms", valid, details: [] },
+    ];
+  } finally {
+    clearInterval(sampler);
+    const logs = await Promise.all(nodes.map((n) => n.stop()));
+    for (const [i, log] of logs.entries()) {
+      if (!log.exitedCleanly) details.push(`node ${i} did not stop cleanly: ${log.exit}`);
+      // How much of each window this server had checked and applied ahead from the relays (the
+      // rest it applied cold at the handover), and relays it refused as replays (reordered).
+      const applied = [...log.text.matchAll(/applied window (\d+): (\d+) payment\(s\), (\d+) of them relayed and applied ahead/g)].map((m) => `${m[3]}/${m[2]}`);
+      if (applied.length > 0) details.push(`node ${i}: windows applied (relayed and applied ahead/all): ${applied.join(", ")}`);
+      const warnings = log.text.split("\n").filter((l) => / (ERROR|WARN) /.test(l) && !/ECONNREFUSED/.test(l));
+      if (warnings.length > 0) details.push(`node ${i} log (${warnings.length} warnings): ${warnings.slice(0, 2).join(" | ")}`);
+    }
+    remove();
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The node under test
 
@@ -300,18 +488,24 @@ interface NodeUnderTest {
   stop(): Promise<{ exitedCleanly: boolean; exit: string; text: string }>;
 }
 
-async function startNode(ctx: Context, label: string): Promise<NodeUnderTest> {
-  if (ctx.interrupted) throw new Error("bench: interrupted");
+/** A fresh temp dir, removed at the end (or kept with SCRYP_BENCH_KEEP=1). */
+function benchDir(ctx: Context, label: string): { dir: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), `scryp-bench-${label}-`));
   let removed = false;
-  const removeDir = () => {
+  const remove = () => {
     if (removed) return;
     removed = true;
     if (CONFIG.keep) process.stderr.write(`bench: kept ${dir}\n`);
     else rmSync(dir, { recursive: true, force: true });
   };
-  ctx.cleanups.push(removeDir);
+  ctx.cleanups.push(remove);
+  return { dir, remove };
+}
 
+/** A one-server network of a fresh key, on a free port, in its own temp dir. */
+async function startNode(ctx: Context, label: string): Promise<NodeUnderTest> {
+  if (ctx.interrupted) throw new Error("bench: interrupted");
+  const { dir, remove } = benchDir(ctx, label);
   const seed = new Uint8Array(randomBytes(32));
   const seedPath = join(dir, "server.seed");
   writeFileSync(seedPath, seed, { mode: 0o600 });
@@ -323,7 +517,13 @@ async function startNode(ctx: Context, label: string): Promise<NodeUnderTest> {
   };
   const networkPath = join(dir, "network.json");
   writeFileSync(networkPath, JSON.stringify(network));
-  const args = [BINARY, "node", "--network", networkPath, "--seed", seedPath, "--data", join(dir, "data"), "--port", String(port), "--host", "127.0.0.1"];
+  return spawnNode(ctx, dir, networkPath, seedPath, join(dir, "data"), port, remove);
+}
+
+/** Runs `scryp node` and waits (bounded) until GET /status answers; `onStopped` runs after it stops. */
+async function spawnNode(ctx: Context, dir: string, networkPath: string, seedPath: string, dataDir: string, port: number, onStopped: () => void): Promise<NodeUnderTest> {
+  const removeDir = onStopped;
+  const args = [BINARY, "node", "--network", networkPath, "--seed", seedPath, "--data", dataDir, "--port", String(port), "--host", "127.0.0.1"];
   const proc = Bun.spawn(args, { cwd: dir, stdout: "pipe", stderr: "pipe" });
   let text = "";
   const decoder = new TextDecoder();
@@ -432,9 +632,10 @@ function udpCounters(): Map<string, number> | null {
   }
 }
 
-async function runClient(ctx: Context, args: string[], hardTimeoutMs: number): Promise<ClientReport> {
+async function runClient<Report = ClientReport>(ctx: Context, args: string[], hardTimeoutMs: number, onPid?: (pid: number) => void): Promise<Report> {
   if (ctx.interrupted) throw new Error("bench: interrupted");
   const proc = Bun.spawn(args, { cwd: ROOT, stdout: "pipe", stderr: "inherit" });
+  onPid?.(proc.pid);
   ctx.cleanups.push(() => {
     if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
   });
@@ -443,7 +644,7 @@ async function runClient(ctx: Context, args: string[], hardTimeoutMs: number): P
     const [out, code] = await Promise.all([new Response(proc.stdout as ReadableStream<Uint8Array>).text(), proc.exited]);
     if (code !== 0) throw new Error(`bench: the client exited with ${code}${proc.signalCode ? ` (${proc.signalCode})` : ""}`);
     const line = out.trim().split("\n").at(-1) ?? "";
-    return JSON.parse(line) as ClientReport;
+    return JSON.parse(line) as Report;
   } finally {
     clearTimeout(killer);
   }

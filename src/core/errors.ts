@@ -27,6 +27,7 @@ export const ERROR_CODES = {
   PEER_UNAUTHORIZED: 18, // a /peer request not signed by a server of the network
   WINDOW_FULL: 19, // the window holds the network's capacity of payments; the next alpha accepts
   STORAGE_FAILING: 20, // the node cannot write its ledger (full disk, I/O error); it resumes by itself
+  NOT_KEPT: 21, // committed here, but its window closed before a majority of servers held it: not kept here
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -61,6 +62,7 @@ export const ERROR_MESSAGES: Record<ErrorCode, string> = {
   PEER_UNAUTHORIZED: "this route is for the network's servers; the request is not signed by one",
   WINDOW_FULL: "this window holds as many payments as the network allows; the next alpha accepts when its window starts",
   STORAGE_FAILING: "the server cannot write to its disk (full, or failing); the payment was not accepted, try again later",
+  NOT_KEPT: "the server took the payment, but its window closed before a majority of the servers held it, and this server does not keep it; ask the network with `scryp tx ID` before paying again",
 };
 
 /** An operating error: expected, carries a stable code, changes nothing. */

@@ -55,6 +55,12 @@ export const HTTP_REQUEST_BODY_BYTES_MAX = 128 * 1024 * 1024;
 /** The alpha relays at once when this many committed payments wait; also the most one relay holds. */
 export const RELAY_PAYMENTS_MAX = 10_000;
 /**
+ * Relays the alpha sends in one window, at most (core/consensus/replication.ts paces them: half by
+ * time, the rest when RELAY_PAYMENTS_MAX wait), and so the most a rescue or a GET /peer/relays
+ * answer carries: the relays' own overhead in a rescue stays under 0.7 MB.
+ */
+export const RESCUE_RELAYS_MAX = 4096;
+/**
  * Rows a resync answer (GET /peer/payments) may hold at least (29.6 MB of 148-byte rows): a server
  * behind by many small windows catches up in few requests. Raised to the capacity when that is
  * larger, so one window always fits in one answer.

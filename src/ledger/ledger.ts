@@ -28,7 +28,7 @@ import { Database } from "bun:sqlite";
 import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
 import { and, asc, desc, eq, gt, lt, lte, or, sql } from "drizzle-orm";
 import * as schema from "../../db/schema.ts";
-import { accounts, checkpoints, meta, ownVotes, payments } from "../../db/schema.ts";
+import { accounts, checkpoints, meta, ownVotes, payments, relays } from "../../db/schema.ts";
 import { migrate } from "./migrate.ts";
 import { decideAgainstLedger, type LedgerDecision } from "../core/acceptance.ts";
 import { decodePayment, paymentId, signedPart, type Payment } from "../core/payment.ts";
@@ -94,7 +94,7 @@ const STORAGE_PROBE_BYTES = 1 << 20;
 const META_GENESIS_HASH = "genesis_hash";
 /**
  * The state hash of the genesis balances: the base of window 0's handover. Written when the ledger
- * is created; migration 0003 removed the one of the old hash, and open writes it again.
+ * is created; migration 0004 removed the one of the old hash, and open writes it again.
  */
 const META_GENESIS_STATE_HASH = "genesis_state_hash";
 /**
@@ -259,7 +259,7 @@ export class Ledger implements ConsensusLedger {
     }
     const genesisStateHashStored = this.readMeta(META_GENESIS_STATE_HASH) !== undefined;
     if (!created && !genesisStateHashStored) {
-      // A ledger from before the lattice hash: migration 0003 removed the old genesis state hash.
+      // A ledger from before the lattice hash: migration 0004 removed the old genesis state hash.
       // It is computed again from the genesis (the same one: its digest matched above). Checkpoints
       // agreed until now carry the old hash: load() cannot check the accounts against them.
       const latest = this.db.select({ window: checkpoints.window }).from(checkpoints).orderBy(desc(checkpoints.window)).limit(1).get();
@@ -744,6 +744,27 @@ export class Ledger implements ConsensusLedger {
       this.db.insert(ownVotes).values({ window, bytes: asBuffer(bytes), castAtMs: nowMs }).onConflictDoNothing().run();
       this.client.run("DELETE FROM own_votes WHERE window NOT IN (SELECT window FROM own_votes ORDER BY window DESC LIMIT ?)", [OWN_VOTES_KEPT]);
     });
+  }
+
+  /**
+   * Stores a relay this server holds of `window` (durably: the alpha counts this server as holding
+   * its payments once it answers), and forgets relays of windows before `keepFrom`.
+   */
+  storeRelay(window: number, first: number, bytes: Uint8Array, keepFrom: number): void {
+    this.transact("relay store", () => {
+      this.db.insert(relays).values({ window, first, bytes: asBuffer(bytes) }).onConflictDoNothing().run();
+      this.client.run("DELETE FROM relays WHERE window < ?", [keepFrom]);
+    });
+  }
+
+  /** The stored relays, by window and position. */
+  storedRelays(): { window: number; first: number; bytes: Uint8Array }[] {
+    return this.db
+      .select({ window: relays.window, first: relays.first, bytes: relays.bytes })
+      .from(relays)
+      .orderBy(asc(relays.window), asc(relays.first))
+      .all()
+      .map((r) => ({ window: r.window, first: r.first, bytes: new Uint8Array(r.bytes) }));
   }
 
   /** This server's stored votes, oldest window first. */

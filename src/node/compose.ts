@@ -48,6 +48,11 @@ export interface ComposeOptions {
   readonly onCommitError?: (error: unknown) => void;
   /** A consensus write the ledger refused (the coordinator retries it). */
   readonly onStorageError?: (what: string, error: StorageError) => void;
+  /**
+   * Effects that arise outside tick() and receive(): the relays of a commit group, sent as soon
+   * as it is committed (the transport carries them out as it does the others).
+   */
+  readonly runEffects: (effects: Effect[]) => void;
 }
 
 export interface ComposedNode {
@@ -73,6 +78,10 @@ export function composeNode(options: ComposeOptions): ComposedNode {
     log: options.log,
     flushIntake: () => intake.flush(),
     ...(options.onStorageError === undefined ? {} : { onStorageError: options.onStorageError }),
+    // The payers hear "accepted" as a majority of servers come to hold their payments.
+    onReplicated: (window, count) => intake.replicated(window, count),
+    onAgreed: (window) => intake.agreed(window),
+    onUndone: (window) => intake.undone(window),
   });
   const gate: AcceptGate = (nowMs) => options.refusal?.() ?? coordinator.gate(nowMs);
   const intake = new PaymentIntake({
@@ -84,7 +93,16 @@ export function composeNode(options: ComposeOptions): ComposedNode {
     windowAt: (nowMs) => acceptingWindowAt(nowMs, schedule),
     capacity: network.capacity,
     windowFullMessage: (window) => windowFullMessage(network, window),
-    onCommitted: (applied, window) => coordinator.accepted(applied.map((p) => p.bytes), window),
+    // A lone server is its own majority: acknowledged at its commit, as before.
+    ...(network.servers.length === 1
+      ? {}
+      : {
+          replicate: (applied: readonly { bytes: Uint8Array }[], window: number) => {
+            const r = coordinator.accepted(applied.map((p) => p.bytes), window, clock.now());
+            if (r.effects.length > 0) options.runEffects(r.effects);
+            return r;
+          },
+        }),
     defer: options.defer,
     ...(options.onCommitError === undefined ? {} : { onError: options.onCommitError }),
     ...(options.verifyPool === undefined ? {} : { verifyPool: options.verifyPool }),

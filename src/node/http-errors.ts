@@ -29,6 +29,9 @@ const STATUS_BY_CODE: Record<ErrorCode, 400 | 401 | 404 | 409 | 413 | 421 | 422 
   WINDOW_FULL: 421,
   // Temporary: the node resumes by itself once its disk works again.
   STORAGE_FAILING: 503,
+  // Not a refusal of the bytes: their window closed here without them. The client finds out from
+  // the network whether a majority kept them (src/client/pay.ts) before it signs anything else.
+  NOT_KEPT: 409,
 };
 
 export function errorBody(code: ErrorCode, message: string = ERROR_MESSAGES[code]) {

@@ -18,13 +18,17 @@
 //     payment is not queued and never applies;
 //  7. the signature, on a worker thread, a batch at a time;
 //  8. the ledger rules (duplicate, balance) in the commit group's transaction, in arrival order.
-// Only after COMMIT returns is anyone told "accepted": an acknowledged payment is on disk.
+// Only after COMMIT returns is a payment on disk here; with other servers, it is then relayed to
+// them (the replication stream, core/consensus/replication.ts), and its payer is told "accepted"
+// only once a strict majority of the servers, this one included, hold it durably. Until then
+// the payment waits here ("awaiting"); a retransmission joins it. Its window agreed without it,
+// or undone here, it is answered NOT_KEPT: the client asks the network before paying again.
 // Batching is also where the speed comes from: one fsync per group, not per payment.
 import { checkBeforeSignature, decideAgainstLedger, verifyPaymentSignature, type Verify } from "../core/acceptance.ts";
 import type { VerifyPool } from "./verify-pool.ts";
 import type { Clock } from "../core/clock.ts";
 import { StorageError, type ErrorCode } from "../core/errors.ts";
-import { bytesKey } from "../core/bytes.ts";
+import { bytesKey, toHex } from "../core/bytes.ts";
 import { paymentId, type Payment } from "../core/payment.ts";
 import {
   COMMIT_GROUP_PAYMENTS_MAX,
@@ -58,8 +62,13 @@ export interface IntakeOptions {
   readonly capacity: number;
   /** The words of a WINDOW_FULL refusal for `window` (core/window-full.ts: names the next alpha). */
   readonly windowFullMessage?: (window: number) => string;
-  /** Called after each committed group with the payments it applied (for metrics, handover). */
-  readonly onCommitted?: (applied: readonly Payment[], window: number) => void;
+  /**
+   * Called after each committed group with the payments it applied: the replication stream (the
+   * coordinator). It gives the position of the first in the window and how many of the window's
+   * payments a majority of servers holds now; the payers are answered as that grows (replicated()).
+   * Without it, a payment is acknowledged at its commit.
+   */
+  readonly replicate?: (applied: readonly Payment[], window: number) => { first: number; heldByMajority: number };
   readonly onError?: (error: unknown) => void;
   /** Worker threads for signature checks; without, they run on this thread. */
   readonly verifyPool?: VerifyPool;
@@ -97,6 +106,14 @@ export interface IntakeStats {
   readonly commitSeconds: Histogram;
 }
 
+/** Committed here, waiting until a majority of the servers holds it. */
+interface Awaiting {
+  readonly id: Uint8Array;
+  readonly idKey: string;
+  readonly position: number;
+  readonly waiters: Done[];
+}
+
 interface VerifyBatch {
   readonly items: Pending[];
   settled: boolean;
@@ -117,6 +134,9 @@ export class PaymentIntake {
   private readonly pendingByPayer = new Map<string, number>();
   /** Pending payments per window they would be committed in: counted against its capacity. */
   private readonly pendingByWindow = new Map<number, number>();
+  /** Committed, not yet held by a majority: by id, and per window in position order. */
+  private readonly awaitingById = new Map<string, Awaiting>();
+  private readonly awaitingByWindow = new Map<number, Awaiting[]>();
   private dispatchScheduled = false;
   private flushScheduled = false;
   private stopped = false;
@@ -149,6 +169,7 @@ export class PaymentIntake {
     if (this.stopped) return this.reject(done, "NOT_ACCEPTING", id, "the server is shutting down");
 
     // Retransmissions first, before any gate (see the header).
+    if (this.joinAwaiting(idKey, done, id)) return;
     const pending = this.pendingById.get(idKey);
     if (pending !== undefined) {
       this.stats.retransmissions++;
@@ -215,10 +236,7 @@ export class PaymentIntake {
   /** Answers every waiter of a pending payment once, and forgets it. */
   private finish(item: Pending, outcome: Outcome): void {
     if (this.pendingById.get(item.idKey) !== item) return;
-    this.pendingById.delete(item.idKey);
-    decrement(this.pendingBySource, item.source);
-    decrement(this.pendingByPayer, item.payerKey);
-    decrement(this.pendingByWindow, item.window);
+    this.release(item);
     if (outcome.accepted) this.stats.accepted++;
     else this.count(outcome.code);
     for (const waiter of item.waiters) waiter(outcome);
@@ -238,11 +256,67 @@ export class PaymentIntake {
     this.reject(done, code, id, message);
   }
 
-  /** Bytes already in the ledger: "accepted" again, applied once. */
+  /** Bytes already in the ledger: "accepted" again, applied once (once a majority holds them). */
   private answerRetransmission(done: Done, id: Uint8Array): void {
+    if (this.joinAwaiting(bytesKey(id), done, id)) return;
     this.stats.retransmissions++;
     this.stats.accepted++;
     done({ accepted: true, id });
+  }
+
+  /** A retransmission of a payment waiting for its majority joins its answer. */
+  private joinAwaiting(idKey: string, done: Done, id: Uint8Array): boolean {
+    const awaiting = this.awaitingById.get(idKey);
+    if (awaiting === undefined) return false;
+    this.stats.retransmissions++;
+    if (awaiting.waiters.length < PENDING_WAITERS_MAX) awaiting.waiters.push(done);
+    else this.reject(done, "IN_PROGRESS", id);
+    return true;
+  }
+
+  /** Payments committed here that wait for a majority of the servers to hold them. */
+  get awaitingCount(): number {
+    return this.awaitingById.size;
+  }
+
+  /** Positions [0, count) of `window` are held by a strict majority: their payers hear "accepted". */
+  replicated(window: number, count: number): void {
+    const list = this.awaitingByWindow.get(window);
+    if (list === undefined) return;
+    let n = 0;
+    while (n < list.length && list[n]!.position < count) n++;
+    for (const a of list.splice(0, n)) this.answerAwaiting(a, { accepted: true, id: a.id });
+    if (list.length === 0) this.awaitingByWindow.delete(window);
+  }
+
+  /**
+   * This server's agreed checkpoint reached `window`: what waits of it and earlier windows is
+   * answered from the ledger, which holds the agreed history: "accepted", or NOT_KEPT (the window
+   * was agreed without it; the ledger then no longer holds it).
+   */
+  agreed(window: number, hasPayment: (id: Uint8Array) => boolean = (id) => this.options.ledger.hasPayment(id)): void {
+    for (const [w, list] of [...this.awaitingByWindow]) {
+      if (w > window) continue;
+      this.awaitingByWindow.delete(w);
+      for (const a of list) this.answerAwaiting(a, hasPayment(a.id) ? { accepted: true, id: a.id } : this.rejection("NOT_KEPT", a.id));
+    }
+  }
+
+  /** Everything after the checkpoint of `window` was undone here: what waits of later windows is NOT_KEPT. */
+  undone(window: number, why = "its window was rolled back here before a majority of the servers agreed on it"): void {
+    for (const [w, list] of [...this.awaitingByWindow]) {
+      if (w <= window) continue;
+      this.awaitingByWindow.delete(w);
+      for (const a of list) this.answerAwaiting(a, this.rejection("NOT_KEPT", a.id, `the payment is not kept here: ${why}; ask the network with \`scryp tx ${toHex(a.id)}\` before paying again`));
+    }
+  }
+
+  private answerAwaiting(a: Awaiting, outcome: Outcome): void {
+    if (this.awaitingById.get(a.idKey) !== a) return;
+    this.awaitingById.delete(a.idKey);
+    if (outcome.accepted) this.stats.accepted++;
+    else this.count(outcome.code);
+    for (const waiter of a.waiters) waiter(outcome);
   }
 
   private reject(done: Done, code: ErrorCode, id: Uint8Array | null, message?: string): void {
@@ -368,27 +442,58 @@ export class PaymentIntake {
     const elapsedMs = performance.now() - startedMs;
     this.stats.groupPayments.observe(group.length);
     this.stats.commitSeconds.observe(elapsedMs / 1000);
-    const applied: Payment[] = [];
+    const applied: Pending[] = [];
     group.forEach((p, i) => {
       const decision = decisions[i]!;
       if (decision.kind === "reject") {
         const message = decision.code === "WINDOW_FULL" ? this.windowFullMessage(window) : undefined;
         return this.finish(p, this.rejection(decision.code, p.id, message));
       }
-      if (decision.kind === "apply") applied.push(p.payment);
-      this.finish(p, { accepted: true, id: p.id });
+      if (decision.kind === "apply") return applied.push(p);
+      // Accepted before (a retransmission that passed every rule): its answer, or its wait.
+      if (!this.awaitingById.has(p.idKey)) return this.finish(p, { accepted: true, id: p.id });
+      this.release(p);
+      for (const waiter of p.waiters) this.joinAwaiting(p.idKey, waiter, p.id);
     });
-    if (applied.length > 0) this.options.onCommitted?.(applied, window);
+    if (applied.length === 0) return;
+    const replicate = this.options.replicate;
+    if (replicate === undefined) {
+      for (const p of applied) this.finish(p, { accepted: true, id: p.id });
+      return;
+    }
+    const { first, heldByMajority } = replicate(applied.map((p) => p.payment), window);
+    let list = this.awaitingByWindow.get(window);
+    if (list === undefined) this.awaitingByWindow.set(window, (list = []));
+    applied.forEach((p, i) => {
+      this.release(p);
+      const a: Awaiting = { id: p.id, idKey: p.idKey, position: first + i, waiters: p.waiters };
+      this.awaitingById.set(a.idKey, a);
+      list.push(a);
+    });
+    this.replicated(window, heldByMajority);
+  }
+
+  /** Forgets a pending payment's bounds (it is committed now), keeping its waiters for later. */
+  private release(item: Pending): void {
+    if (this.pendingById.get(item.idKey) !== item) return;
+    this.pendingById.delete(item.idKey);
+    decrement(this.pendingBySource, item.source);
+    decrement(this.pendingByPayer, item.payerKey);
+    decrement(this.pendingByWindow, item.window);
   }
 
   private count(code: ErrorCode): void {
     this.stats.rejected.set(code, (this.stats.rejected.get(code) ?? 0) + 1);
   }
 
-  /** Stops taking payments and commits what is queued. */
+  /**
+   * Stops taking payments and commits what is queued. What still waits for a majority is told
+   * NOT_KEPT: this server will not be there to say (the payer asks the network).
+   */
   stop(): void {
     this.stopped = true;
     this.flush();
+    this.undone(-Infinity, "the server stopped before a majority of the servers confirmed they hold it");
   }
 }
 

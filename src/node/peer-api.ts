@@ -5,6 +5,9 @@
 //   POST /peer/message      a handover, vote or relay (body ≤ the largest handover of this network)
 //   GET  /peer/certificate  the certificate of this server's latest agreed window
 //   GET  /peer/payments     agreed history for a resync, at most resyncPaymentsMax rows, streamed
+//   GET  /peer/handover     the handover (or rescue) of ?window= this server took, for a peer that missed it
+//   GET  /peer/relays       the relays of ?window= this server holds, for the window's rescue
+//                           (framed: length (4) | message, at most rescueRelaysMax), or its handover
 // The sizes follow from the network's capacity (core/consensus/peer-limits.ts).
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
@@ -27,6 +30,38 @@ const PaymentsQuerySchema = v.object({
   after: v.pipe(v.string(), v.regex(/^-?\d{1,15}$/, "after must be a window number"), v.transform(Number)),
   upto: v.pipe(v.string(), v.regex(/^-?\d{1,15}$/, "upto must be a window number"), v.transform(Number)),
 });
+
+const WindowQuerySchema = v.object({
+  window: v.pipe(v.string(), v.regex(/^-?\d{1,15}$/, "window must be a window number"), v.transform(Number)),
+});
+
+/** Messages framed as length (4, big-endian) | bytes, one after another. */
+export function encodeFramedMessages(messages: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(messages.reduce((n, m) => n + 4 + m.length, 0));
+  const view = new DataView(out.buffer);
+  let o = 0;
+  for (const m of messages) {
+    view.setUint32(o, m.length, false);
+    out.set(m, o + 4);
+    o += 4 + m.length;
+  }
+  return out;
+}
+
+/** The messages of a framed answer; null if malformed or more than `countMax`. */
+export function decodeFramedMessages(bytes: Uint8Array, countMax: number): Uint8Array[] | null {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const messages: Uint8Array[] = [];
+  let o = 0;
+  while (o < bytes.length) {
+    if (o + 4 > bytes.length || messages.length >= countMax) return null;
+    const length = view.getUint32(o, false);
+    if (o + 4 + length > bytes.length) return null;
+    messages.push(bytes.slice(o + 4, o + 4 + length));
+    o += 4 + length;
+  }
+  return messages;
+}
 
 export function encodePaymentRows(rows: readonly { window: number; bytes: Uint8Array }[]): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(rows.length * RESYNC_ROW_BYTES);
@@ -107,6 +142,24 @@ export function createPeerApi(deps: PeerApiDeps): Hono<{ Variables: PeerGuardVar
     const newest = deps.coordinator.newestCertificate();
     if (newest === null) return sendError(c, "NOT_FOUND", "no window agreed yet");
     return c.body(new Uint8Array(newest.certificate) as Uint8Array<ArrayBuffer>, 200, { "content-type": "application/octet-stream", "x-scryp-window": String(newest.window) });
+  });
+  const windowQuery = (c: { req: { query(): Record<string, string> } }): number | string => {
+    const q = v.safeParse(WindowQuerySchema, c.req.query());
+    return q.success ? q.output.window : q.issues[0].message;
+  };
+  app.get("/handover", (c) => {
+    const window = windowQuery(c);
+    if (typeof window === "string") return sendError(c, "BAD_REQUEST", window);
+    const bytes = deps.coordinator.handoverOf(window);
+    if (bytes === null) return sendError(c, "NOT_FOUND", `no handover of window ${window} here`);
+    return c.body(new Uint8Array(bytes) as Uint8Array<ArrayBuffer>, 200, { "content-type": "application/octet-stream" });
+  });
+  app.get("/relays", (c) => {
+    const window = windowQuery(c);
+    if (typeof window === "string") return sendError(c, "BAD_REQUEST", window);
+    // At most rescueRelaysMax messages (an honest alpha sends fewer a window), each bounded.
+    const messages = deps.coordinator.relaysAnswer(window).slice(0, limits.rescueRelaysMax);
+    return c.body(encodeFramedMessages(messages), 200, { "content-type": "application/octet-stream" });
   });
   let resyncAnswers = 0;
   app.get("/payments", (c) => {

@@ -4,7 +4,7 @@ import type { Coordinator, Effect } from "../core/consensus/coordinator.ts";
 import { httpBase, type Network } from "../core/network.ts";
 import type { Clock } from "../core/clock.ts";
 import type { Logger } from "../core/logger.ts";
-import { decodePaymentRows } from "./peer-api.ts";
+import { decodePaymentRows, decodeFramedMessages } from "./peer-api.ts";
 import { peerLimits } from "../core/consensus/peer-limits.ts";
 import { PEER_AUTH_HEADER, peerAuthHeader } from "../core/consensus/peer-request-auth.ts";
 import { PEER_SENDS_IN_FLIGHT_MAX } from "../core/limits.ts";
@@ -27,6 +27,9 @@ export class PeerLink {
   private readonly lastErrorLogMs = new Map<number, number>();
   /** The largest resync answer a source may send (peer-limits.ts: at least one full window). */
   private readonly resyncAnswerBytesMax: number;
+  /** The largest peer message (a rescue), and the most relays one answer carries. */
+  private readonly messageBytesMax: number;
+  private readonly rescueRelaysMax: number;
   /**
    * The payments fetched by a resync the ledger could not store (a full disk): the next resync
    * from the same checkpoint fetches only the windows after them. They are kept only for that
@@ -45,7 +48,10 @@ export class PeerLink {
     /** Whether the ledger takes writes now: while not, a resync is not even fetched. */
     private readonly storageOk: () => boolean = () => true,
   ) {
-    this.resyncAnswerBytesMax = peerLimits(network.capacity).resyncAnswerBytesMax;
+    const limits = peerLimits(network.capacity);
+    this.resyncAnswerBytesMax = limits.resyncAnswerBytesMax;
+    this.messageBytesMax = limits.peerMessageBytesMax;
+    this.rescueRelaysMax = limits.rescueRelaysMax;
   }
 
   /** Headers that authenticate a request to another server's /peer route. */
@@ -73,34 +79,81 @@ export class PeerLink {
 
   run = (effects: readonly Effect[]): void => {
     for (const effect of effects) {
-      if (effect.kind === "broadcast") this.broadcast(effect.message, effect.what);
-      else if (effect.kind === "pull-certificates") this.pullCertificates();
-      else void this.resync(effect);
+      switch (effect.kind) {
+        case "broadcast":
+          for (const i of this.others()) this.post(i, effect.message, effect.what);
+          break;
+        case "send":
+          this.post(effect.to, effect.message, effect.what);
+          break;
+        case "pull-certificates":
+          this.pullCertificates();
+          break;
+        case "fetch-handover":
+          for (const i of this.others()) this.fetchHandover(i, effect.window);
+          break;
+        case "collect-relays":
+          for (const i of this.others()) this.collectRelays(i, effect.window);
+          break;
+        case "resync":
+          void this.resync(effect);
+          break;
+        default:
+          assertNever(effect);
+      }
     }
   };
 
-  private broadcast(message: Uint8Array, what: string): void {
-    for (const i of this.others()) {
-      // A slow peer must not pile up relays here (each up to 1.4 MB): beyond the bound they are
-      // dropped, which only costs that peer the head start (the handover is authoritative).
-      // Handovers and votes, a few per window, always go.
-      if (what === "relay" && (this.inFlight[i] ?? 0) >= PEER_SENDS_IN_FLIGHT_MAX) {
-        this.relaysDropped++;
-        continue;
-      }
-      this.inFlight[i] = (this.inFlight[i] ?? 0) + 1;
-      fetch(`${this.base(i)}/peer/message`, {
-        method: "POST",
-        headers: { "content-type": "application/octet-stream", "content-length": String(message.length), ...this.auth("POST", "/peer/message", message.length) },
-        body: message,
-        signal: AbortSignal.timeout(PEER_TIMEOUT_MS),
-      })
-        .then(async (r) => {
-          if (!r.ok) this.failed(i, what, new Error(`HTTP ${r.status} ${await r.text()}`));
-        })
-        .catch((e) => this.failed(i, what, e))
-        .finally(() => this.inFlight[i]!--);
+  private post(i: number, message: Uint8Array, what: string): void {
+    // A slow peer must not pile up relays here (each up to 1.4 MB): beyond the bound they are
+    // dropped; the alpha sends a peer the relays it lacks again once it has been quiet a while
+    // (coordinator.resendRelays). Handovers, votes and the rest, a few per window, always go.
+    if (what === "relay" && (this.inFlight[i] ?? 0) >= PEER_SENDS_IN_FLIGHT_MAX) {
+      this.relaysDropped++;
+      return;
     }
+    this.inFlight[i] = (this.inFlight[i] ?? 0) + 1;
+    fetch(`${this.base(i)}/peer/message`, {
+      method: "POST",
+      headers: { "content-type": "application/octet-stream", "content-length": String(message.length), ...this.auth("POST", "/peer/message", message.length) },
+      body: message,
+      signal: AbortSignal.timeout(PEER_TIMEOUT_MS),
+    })
+      .then(async (r) => {
+        if (!r.ok) this.failed(i, what, new Error(`HTTP ${r.status} ${await r.text()}`));
+      })
+      .catch((e) => this.failed(i, what, e))
+      .finally(() => this.inFlight[i]!--);
+  }
+
+  /** GET /peer/handover: a peer that took the window's handover (or rescue) answers with it. */
+  private fetchHandover(i: number, window: number): void {
+    const pathAndQuery = `/peer/handover?window=${window}`;
+    fetch(`${this.base(i)}${pathAndQuery}`, { headers: this.auth("GET", pathAndQuery, 0), signal: AbortSignal.timeout(PEER_TIMEOUT_MS) })
+      .then(async (r) => {
+        if (r.status === 404) return;
+        if (!r.ok) throw new Error(`HTTP ${r.status}`);
+        const bytes = await readBounded(r, this.messageBytesMax);
+        const result = this.coordinator.receive(bytes, this.clock.now());
+        this.run(result.effects);
+        if (!result.ok) this.log.warn("peers", `the handover of window ${window} from ${this.network.servers[i]!.address} was refused: ${result.reason}`);
+      })
+      .catch((e) => this.failed(i, "handover request", e));
+  }
+
+  /** GET /peer/relays: the relays of a window a peer holds, for its rescue by this server. */
+  private collectRelays(i: number, window: number): void {
+    const pathAndQuery = `/peer/relays?window=${window}`;
+    fetch(`${this.base(i)}${pathAndQuery}`, { headers: this.auth("GET", pathAndQuery, 0), signal: AbortSignal.timeout(PEER_TIMEOUT_MS) })
+      .then(async (r) => {
+        if (!r.ok) throw new Error(`HTTP ${r.status}`);
+        const messages = decodeFramedMessages(await readBounded(r, this.messageBytesMax), this.rescueRelaysMax);
+        if (messages === null) throw new Error("malformed relays answer");
+        const result = this.coordinator.receiveRelays(i, window, messages, this.clock.now());
+        this.run(result.effects);
+        if (!result.ok) this.log.warn("peers", `the relays of window ${window} from ${this.network.servers[i]!.address} were refused: ${result.reason}`);
+      })
+      .catch((e) => this.failed(i, "relays request", e));
   }
 
   private pullCertificates(): void {
@@ -190,4 +243,8 @@ async function readBounded(r: Response, bytesMax: number): Promise<Uint8Array> {
     chunks.push(value);
   }
   return concatBytes(...chunks);
+}
+
+function assertNever(value: never): never {
+  throw new Error(`unexpected effect ${JSON.stringify(value)}`);
 }

@@ -16,7 +16,7 @@ import { availableParallelism } from "node:os";
 import { verifySignature } from "../core/verify.ts";
 import { createHttpApi } from "./http-api.ts";
 import { startUdpServer } from "./udp-server.ts";
-import type { Coordinator } from "../core/consensus/coordinator.ts";
+import type { Coordinator, Effect } from "../core/consensus/coordinator.ts";
 import { createPeerApi } from "./peer-api.ts";
 import { PeerLink } from "./peer-link.ts";
 import { createStatusPage } from "./status-page.tsx";
@@ -133,7 +133,11 @@ async function startLocked(config: NodeConfig, keyPair: { seed: Uint8Array; publ
   const verifyPool = new VerifyPool(Math.max(1, availableParallelism() - 1));
   // The ledger, coordinator and intake, wired as the simulator wires them (compose.ts). The
   // storage comes first in the gate: a node that cannot write says so, whatever its role.
+  // The peer link is made after the node (it needs the coordinator); effects of a commit group
+  // reach it through this indirection.
+  let runEffects: (effects: Effect[]) => void = () => {};
   const node = composeNode({
+    runEffects: (effects) => runEffects(effects),
     network,
     selfIndex: index,
     seed: keyPair.seed,
@@ -154,6 +158,7 @@ async function startLocked(config: NodeConfig, keyPair: { seed: Uint8Array; publ
   const { coordinator, intake, gate } = node;
   const consensusStatus = (nowMs: number) => ({ ...coordinator.status(nowMs), accepting: gate(nowMs) === null });
   const peers = new PeerLink(network, index, coordinator, clock, log, keyPair.seed, () => storage.ok);
+  runEffects = peers.run;
 
   const app = createHttpApi({
     intake,

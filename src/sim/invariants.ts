@@ -13,7 +13,9 @@
 //     UNIQUE index holds this within it; this check holds it across the agreed histories;
 //  5. a payment acknowledged to its payer and then held in an agreed window by some server (as
 //     test/sim/delivery-until-agreed.test.ts tracks "agreed somewhere") stays: every server whose
-//     agreed window reaches that window holds it.
+//     agreed window reaches that window holds it;
+//  6. when a payment is acknowledged, a strict majority of the servers hold it durably: in their
+//     ledger, or among the relays they stored (checked at the acknowledgement).
 // Costs are kept to what changed: rules 1–3 read memory; rules 4–5 read the windows a server has
 // newly agreed, and all of a server's history only after it resynced.
 import { toHex } from "../core/bytes.ts";
@@ -36,7 +38,7 @@ export class InvariantViolation extends Error {
   override name = "InvariantViolation";
   constructor(
     readonly seed: number,
-    readonly invariant: "supply" | "agreed-window-back" | "checkpoint-conflict" | "applied-twice" | "agreed-payment-lost",
+    readonly invariant: "supply" | "agreed-window-back" | "checkpoint-conflict" | "applied-twice" | "agreed-payment-lost" | "acknowledged-not-replicated",
     readonly event: string,
     readonly atMs: number,
     detail: string,
@@ -89,9 +91,16 @@ export class Invariants {
     throw new InvariantViolation(this.seed, invariant, this.event, this.atMs, detail);
   }
 
-  /** The payer was told "accepted" for payment `id`, which its server holds in `window`. */
-  acknowledged(id: Uint8Array, window: number): void {
+  /** The payer was told "accepted" for payment `id` (these 140 bytes), which its server holds in `window`. */
+  acknowledged(id: Uint8Array, window: number, bytes?: Uint8Array): void {
     const idHex = toHex(id);
+    if (bytes !== undefined && this.servers.length > 1) {
+      // Rule 6, over every server, up or down: what a crashed one stored is still on its disk.
+      const holders = this.servers.filter((s) => s.ledger.hasPayment(id) || s.coordinator.holdsRelayed(window, bytes)).map((s) => s.index);
+      if (holders.length * 2 <= this.servers.length) {
+        this.violation("acknowledged-not-replicated", `payment ${idHex.slice(0, 16)} of window ${window} acknowledged while only server(s) ${holders.join(", ") || "none"} of ${this.servers.length} hold it`);
+      }
+    }
     if (this.agreedSomewhere.get(window)?.has(idHex)) return;
     for (const s of this.servers) {
       if (s.up && s.coordinator.agreed.window >= window && s.ledger.hasPayment(id)) this.markAgreed(window, idHex, id, s.index);

@@ -77,7 +77,7 @@ export interface SimOptions extends FaultOptions {
   readonly strictAgreedInvariant?: boolean;
 }
 
-export type MessageKind = "handover" | "vote" | "relay" | "certificate" | "resync";
+export type MessageKind = "handover" | "vote" | "relay" | "certificate" | "resync" | "held" | "rescue" | "fetch-handover" | "collect-relays";
 /** Return true to drop a message from → to. */
 export type DropRule = (from: number, to: number, kind: MessageKind, nowMs: number) => boolean;
 
@@ -220,6 +220,7 @@ export class Simulation {
       defer: (fn) => this.at(this.nowMs + Math.floor(this.random() * (this.deferMsMax + 1)), () => {
         if (server.up && server.incarnation === incarnation) fn();
       }, `server ${server.index}: deferred step`),
+      runEffects: (effects) => this.runEffects(server.index, effects),
     });
   }
 
@@ -349,10 +350,46 @@ export class Simulation {
         case "resync":
           this.resync(from, effect, 0);
           break;
+        case "send":
+          this.sendMessage(from, effect.to, effect.what, effect.message);
+          break;
+        case "fetch-handover":
+          for (const to of this.others(from)) this.fetchHandover(from, to, effect.window);
+          break;
+        case "collect-relays":
+          for (const to of this.others(from)) this.collectRelays(from, to, effect.window);
+          break;
         default:
           assertNever(effect);
       }
     }
+  }
+
+  /** GET /peer/handover: the window's handover (or rescue), if the peer took one. */
+  private fetchHandover(from: number, to: number, window: number): void {
+    const requester = this.servers[from]!;
+    const incarnation = requester.incarnation;
+    this.send(from, to, "fetch-handover", 0, () => {
+      const bytes = this.servers[to]!.coordinator.handoverOf(window);
+      if (bytes === null) return;
+      this.send(to, from, "fetch-handover", bytes.length, () => {
+        if (requester.incarnation !== incarnation || !requester.up) return;
+        this.runEffects(from, requester.node.receive(bytes).effects);
+      });
+    });
+  }
+
+  /** GET /peer/relays: the relays of a window the peer holds (or its handover). */
+  private collectRelays(from: number, to: number, window: number): void {
+    const requester = this.servers[from]!;
+    const incarnation = requester.incarnation;
+    this.send(from, to, "collect-relays", 0, () => {
+      const messages = this.servers[to]!.coordinator.relaysAnswer(window);
+      this.send(to, from, "collect-relays", messages.reduce((n, m) => n + m.length, 0), () => {
+        if (requester.incarnation !== incarnation || !requester.up) return;
+        this.runEffects(from, requester.coordinator.receiveRelays(to, window, messages, this.localNow(from)).effects);
+      });
+    });
   }
 
   /** GET /peer/certificate: request, then answer; both legs cross the network. */
@@ -476,9 +513,11 @@ export class Simulation {
   }
 
   /**
-   * A client pays and gets its answer at once: the intake is flushed inside this call (the commit
-   * group runs now, not as a later event). For tests that need the answer before time moves on;
-   * random traffic uses pay().
+   * A client pays and waits for its answer: the intake is flushed inside this call (the commit
+   * group runs now, not as a later event), then simulated time moves on, 1 ms at a time, until
+   * the answer comes (an acceptance needs a majority of servers to hold the payment: one round
+   * of relays and "held" answers) or a window has passed. For tests that need the answer at a
+   * precise point; random traffic uses pay().
    */
   payAndFlush(payer: number, payee: number, amount: number, toServer?: number, timestampMs = this.nowMs): Outcome | "no-server" {
     const server = toServer ?? nextAccepting(this.nowMs, this.schedule).server;
@@ -486,11 +525,19 @@ export class Simulation {
     this.stats.submitted++;
     if (!target.up) return "no-server";
     const bytes = this.signed(payer, payee, amount, timestampMs);
+    return this.submitAndWait(server, bytes);
+  }
+
+  /** Exact bytes to one server's intake, as a client's datagram would; waits for the answer as payAndFlush(). */
+  submitAndWait(server: number, bytes: Uint8Array): Outcome {
+    const target = this.servers[server]!;
     const sent: SentPayment = { bytes, server, sentAtMs: this.nowMs, outcome: null };
     target.intake.submit(bytes, (outcome) => this.answered(sent, outcome, target));
     target.intake.flush();
+    const deadline = this.nowMs + this.network.intervalMs;
+    while (sent.outcome === null && this.nowMs < deadline) this.runUntil(this.nowMs + 1);
     const result = sent.outcome as Outcome | "no-server" | null;
-    if (result === null || result === "no-server") throw new Error("intake did not answer after flush");
+    if (result === null || result === "no-server") throw new Error(`server ${server} did not answer within a window`);
     return result;
   }
 
@@ -500,7 +547,7 @@ export class Simulation {
       this.stats.accepted++;
       this.acknowledged.set(toHex(outcome.id), sent.bytes);
       const window = server.ledger.payment(outcome.id)?.window ?? acceptingWindowAt(this.localNow(server.index), this.schedule);
-      this.invariants.acknowledged(outcome.id, window);
+      this.invariants.acknowledged(outcome.id, window, sent.bytes);
     } else {
       this.stats.rejected.set(outcome.code, (this.stats.rejected.get(outcome.code) ?? 0) + 1);
     }

@@ -144,6 +144,12 @@ export function runSeed(run: SeedRun): SeedResult {
     if (!converged.ok || behind.length > 0) {
       return result("did-not-converge", `seed ${run.seed}: ${QUIET_WINDOWS} quiet windows after healing, not every server at window ${lastWindow}: ${converged.detail}`);
     }
+    // Every payment acknowledged to its payer is in the converged ledger (issue 8: a majority held
+    // it, and a window is rescued from what a majority holds rather than rolled back).
+    const lost = [...sim.acknowledged.keys()].filter((idHex) => !sim!.servers[0]!.ledger.hasPayment(Uint8Array.from(Buffer.from(idHex, "hex"))));
+    if (lost.length > 0) {
+      return result("acknowledged-payment-lost", `seed ${run.seed}: ${lost.length} of ${sim.acknowledged.size} acknowledged payment(s) are not in the converged ledger (first: ${lost[0]!.slice(0, 16)}…)`);
+    }
     return result(null, null);
   } catch (e) {
     if (e instanceof InvariantViolation) return result(e.invariant, e.message);

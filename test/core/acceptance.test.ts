@@ -62,11 +62,12 @@ describe("error codes", () => {
       PEER_UNAUTHORIZED: 18,
       WINDOW_FULL: 19,
       STORAGE_FAILING: 20,
+      NOT_KEPT: 21,
     });
   });
   test("errorCodeFromTag inverts every tag, and knows nothing else", () => {
     for (const [code, tag] of Object.entries(ERROR_CODES)) expect(errorCodeFromTag(tag)).toBe(code as keyof typeof ERROR_CODES);
-    for (const tag of [0, 21, 255, -1]) expect(errorCodeFromTag(tag)).toBeUndefined();
+    for (const tag of [0, 22, 255, -1]) expect(errorCodeFromTag(tag)).toBeUndefined();
   });
   test("every code has a message, and ScrypError carries the code", () => {
     for (const code of Object.keys(ERROR_CODES) as (keyof typeof ERROR_CODES)[]) {

@@ -25,10 +25,13 @@ function relay(first: number, n: number, limits: ReturnType<typeof peerLimits>) 
 }
 
 describe("derived limits", () => {
-  test("the default network: 200,000 payments, a 28 MB handover, the old relay and resync bounds", () => {
+  test("the default network: 200,000 payments, a 28 MB handover, a rescue of 4,096 relays, the old relay and resync bounds", () => {
     const l = peerLimits(CAPACITY_PAYMENTS_DEFAULT);
     expect(l.handoverBytesMax).toBe(233 + 200_000 * 140);
-    expect(l.peerMessageBytesMax).toBe(l.handoverBytesMax);
+    // The rescue carries the same payments inside at most 4,096 relays (169 bytes of framing each).
+    expect(l.rescueRelaysMax).toBe(4096);
+    expect(l.rescueBytesMax).toBe(233 + 4 * 4096 + 4096 * 165 + 200_000 * 140);
+    expect(l.peerMessageBytesMax).toBe(l.rescueBytesMax);
     expect(l.relayPaymentsMax).toBe(RELAY_PAYMENTS_MAX);
     expect(l.resyncPaymentsMax).toBe(200_000);
     expect(l.resyncAnswerBytesMax).toBe(200_000 * RESYNC_ROW_BYTES);
@@ -37,7 +40,9 @@ describe("derived limits", () => {
   test("a small capacity shrinks the messages; resync answers keep their base so catching up stays cheap", () => {
     const l = peerLimits(20);
     expect(l.handoverBytesMax).toBe(handoverBytes(20));
-    expect(l.peerMessageBytesMax).toBe(handoverBytes(20));
+    // A chain of relays adds at least one payment a relay: at most 20 of them.
+    expect(l.rescueRelaysMax).toBe(20);
+    expect(l.peerMessageBytesMax).toBe(233 + 20 * (4 + 165) + 20 * 140);
     expect(l.relayPaymentsMax).toBe(20);
     expect(l.resyncPaymentsMax).toBe(RESYNC_PAYMENTS_BASE);
     expect(l.preverifyQueueMax).toBe(40);
@@ -63,12 +68,12 @@ describe("handover: capacity and capacity + 1", () => {
   test("building one of capacity + 1 is a bug: encodeHandover asserts", () => {
     expect(() => handover(21, peerLimits(20))).toThrow(AssertionError);
   });
-  test("parsing one of capacity + 1 (built by a server with a larger capacity) is refused, from its length", () => {
+  test("parsing one of capacity + 1 (built by a server with a larger capacity) is refused, from its count", () => {
     const bytes = handover(21, peerLimits(21));
     expect(parsePeerMessage(bytes, NETWORK_ID, peerLimits(21)).ok).toBe(true);
     const parsed = parsePeerMessage(bytes, NETWORK_ID, peerLimits(20));
     expect(parsed.ok).toBe(false);
-    expect(!parsed.ok && parsed.reason).toContain(`longer than ${peerLimits(20).peerMessageBytesMax} bytes`);
+    expect(!parsed.ok && parsed.reason).toContain("a handover of 21 payments, more than the window's capacity of 20");
   });
   test("a count field above the capacity is refused before the length it implies", () => {
     const l = peerLimits(20);
@@ -102,7 +107,7 @@ describe("relay: count per relay and first + count ≤ capacity", () => {
   });
   test("a message longer than any message of this network is refused from its length alone", () => {
     const l = peerLimits(20);
-    const parsed = parsePeerMessage(handover(40, peerLimits(40)), NETWORK_ID, l);
+    const parsed = parsePeerMessage(handover(80, peerLimits(80)), NETWORK_ID, l);
     expect(!parsed.ok && parsed.reason).toContain(`longer than ${l.peerMessageBytesMax} bytes`);
   });
 });

@@ -10,6 +10,8 @@ import {
   encodeCertificate,
   encodeHandover,
   encodeRelay,
+  encodeHeld,
+  encodeRescue,
   encodeVote,
   HANDOVER_TYPE,
   PEER_MAGIC,
@@ -64,9 +66,16 @@ function window(fuzz: Fuzz): number {
 function randomMessage(fuzz: Fuzz, seed = SENDER.seed, sender = SENDER.publicKey): Uint8Array {
   const common = { networkId: NETWORK_ID, sender, window: window(fuzz), sentAtMs: fuzz.pick([0, Number.MAX_SAFE_INTEGER, Date.UTC(2027, 0, 15) + fuzz.int(0, 1e9)]) };
   const payments = Array.from({ length: fuzz.pick([0, 1, 2, fuzz.int(0, 6)]) }, () => fuzz.bytes(PAYMENT_SIZE_BYTES));
-  switch (fuzz.int(0, 2)) {
+  switch (fuzz.int(0, 4)) {
     case 0:
       return encodeVote({ ...common, hash: fuzz.bytes(32), applied: fuzz.chance(0.5) }, seed);
+    case 2:
+      return encodeHeld({ ...common, count: fuzz.pick([0, 1, LIMITS.capacity, fuzz.int(0, LIMITS.capacity)]) }, seed);
+    case 3: {
+      // A rescue carries relays as bytes; the parser checks only their framing (the coordinator parses them).
+      const relays = Array.from({ length: fuzz.int(0, 3) }, () => encodeRelay({ ...common, first: fuzz.int(0, 100), payments }, seed, LIMITS));
+      return encodeRescue({ ...common, baseWindow: fuzz.pick([-1, 0, window(fuzz)]), baseHash: fuzz.bytes(32), hash: fuzz.bytes(32), relays }, seed, LIMITS);
+    }
     case 1:
       return encodeHandover({ ...common, baseWindow: fuzz.pick([-1, 0, window(fuzz)]), baseHash: fuzz.bytes(32), hash: fuzz.bytes(32), payments }, seed, LIMITS);
     default:
@@ -85,6 +94,10 @@ function reencode(m: PeerMessage, seed: Uint8Array): Uint8Array {
       return encodeHandover(m, seed, LIMITS);
     case "relay":
       return encodeRelay(m, seed, LIMITS);
+    case "held":
+      return encodeHeld(m, seed);
+    case "rescue":
+      return encodeRescue(m, seed, LIMITS);
   }
 }
 
@@ -108,7 +121,7 @@ function checkMessage(fuzz: Fuzz, bytes: Uint8Array, verify = verifySignature): 
   const m = result.message;
   expect(equalBytes(m.bytes, bytes)).toBe(true);
   expect(Number.isSafeInteger(m.window) && Number.isSafeInteger(m.sentAtMs) && m.sentAtMs >= 0).toBe(true);
-  if (m.type !== "vote") for (const p of m.payments) expect(p.length).toBe(PAYMENT_SIZE_BYTES);
+  if (m.type === "handover" || m.type === "relay") for (const p of m.payments) expect(p.length).toBe(PAYMENT_SIZE_BYTES);
   const again = reencode(m, SENDER.seed);
   if (verify === verifySignature) {
     // Signed by SENDER (nothing else can pass the real verifier here): the very same bytes.

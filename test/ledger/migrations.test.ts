@@ -71,7 +71,7 @@ test("migrate() creates the tables once and is idempotent", () => {
 // test/ledger/data/README.md's recipe): genesis alice 1,000 and bob 500; window 5 (alice → bob 10,
 // bob → carol 20) agreed with the additive hash; window 6 (carol → alice 5, alice → carol 995:
 // alice empties) applied beyond it; a stored own vote for window 5.
-describe("a data directory from before the lattice hash (migration 0003)", () => {
+describe("a data directory from before the lattice hash (migration 0004)", () => {
   const [alice, bob, carol] = keyPairs(3) as [KeyPair, KeyPair, KeyPair];
   const genesis = genesisOf([[alice, 1_000], [bob, 500]]);
   const OLD_HASH_5 = "aacc1e1f8eca6aa4c6933323d22f2e1bb1b1dab3f8bce8b68af429062a852b66";

@@ -42,7 +42,7 @@ afterEach(() => {
   rigs = [];
 });
 
-function rig(opts: { genesis?: Map<string, number>; verify?: Verify; nowMs?: number; capacity?: number } = {}): Rig {
+function rig(opts: { genesis?: Map<string, number>; verify?: Verify; nowMs?: number; capacity?: number; heldByMajority?: () => number } = {}): Rig {
   const t = openTempLedger(opts.genesis ?? genesisOf([[alice, 1_000], [bob, 100]]));
   const clock = new ManualClock(opts.nowMs ?? T0);
   const r: Rig = { t, clock, intake: undefined as unknown as PaymentIntake, refusal: null, committed: [], errors: [] };
@@ -55,7 +55,12 @@ function rig(opts: { genesis?: Map<string, number>; verify?: Verify; nowMs?: num
     windowAt: windowOf,
     capacity: opts.capacity ?? CAPACITY_PAYMENTS_DEFAULT,
     windowFullMessage: (window) => `window ${window} is full`,
-    onCommitted: (applied, window) => r.committed.push({ applied: [...applied], window }),
+    // The replication stream: positions in commit order; held by a majority at once unless told.
+    replicate: (applied, window) => {
+      const first = r.committed.filter((c) => c.window === window).reduce((n, c) => n + c.applied.length, 0);
+      r.committed.push({ applied: [...applied], window });
+      return { first, heldByMajority: opts.heldByMajority?.() ?? Number.MAX_SAFE_INTEGER };
+    },
     onError: (e) => r.errors.push(e),
   });
   rigs.push(r);

@@ -22,16 +22,18 @@ describe("a deferred handover is applied once the server reaches its base", () =
         trafficUntil(sim, windowStart(sim, k), 10);
         runToWindow(sim, k, 300);
         sim.stop(T);
-        const ids: string[] = [];
-        for (const n of [0, 1, 2]) {
-          const o = sim.payAndFlush(n, n + 3, 1000 + n, A);
-          if (o === "no-server" || !o.accepted) throw new Error(`seed ${seed}: payment ${n} in window ${k} refused: ${o === "no-server" ? o : o.code}`);
-          ids.push(Buffer.from(o.id).toString("hex"));
-        }
+        // A alone takes them; it acknowledges them once a second server holds them (N, below).
+        const sent = [0, 1, 2].map((n) => sim.pay(n, n + 3, 1000 + n, A));
         // N comes back 20 ms before A's blackout: window k's handover reaches it while it is behind.
         sim.runUntil(blackoutStart(sim, k) - 20);
+        expect(sent.map((p) => p.outcome), `seed ${seed}: nothing acknowledged while A is alone`).toEqual([null, null, null]);
         sim.restart(N);
         runToWindow(sim, k + 2, 300);
+        const ids = sent.map((p, n) => {
+          const o = p.outcome;
+          if (o === null || o === "no-server" || !o.accepted) throw new Error(`seed ${seed}: payment ${n} in window ${k} not acknowledged: ${JSON.stringify(o)}`);
+          return Buffer.from(o.id).toString("hex");
+        });
         const vote = sim.servers[A]!.coordinator.status(sim.localNow(A)).peers[N]!.lastVote;
         const kept = ids.filter((id) => sim.servers[A]!.ledger.payment(Buffer.from(id, "hex")) !== undefined).length;
         expect({ vote: vote && { window: vote.window >= k, applied: vote.window === k ? vote.applied : "later" }, kept }, `seed ${seed}: N's vote for window ${k} and the acknowledged payments kept on A`).toEqual({

@@ -92,14 +92,12 @@ export function trafficUntil(sim: Simulation, untilMs: number, perWindow = 10, a
   return result;
 }
 
-/** Submits exact bytes to one server's intake, as a client's datagram would, and returns the answer. */
+/**
+ * Submits exact bytes to one server's intake, as a client's datagram would, and returns the answer
+ * (simulated time moves on until it comes: an acceptance waits for a majority to hold the payment).
+ */
 export function submitBytes(sim: Simulation, server: number, bytes: Uint8Array): Outcome {
-  let outcome: Outcome | null = null;
-  sim.servers[server]!.intake.submit(bytes, (o) => (outcome = o));
-  sim.servers[server]!.intake.flush();
-  const result = outcome as Outcome | null;
-  if (result === null) throw new Error("intake did not answer after flush");
-  return result;
+  return sim.submitAndWait(server, bytes);
 }
 
 /** A payment built now (timestamp = true time unless given), signed by account `payer`. */

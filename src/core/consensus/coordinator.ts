@@ -4,10 +4,17 @@
 // and transport are injected, so many servers run in one process under simulated time.
 //
 // The protocol, in short (docs/PROTOCOL.md has it in full):
+//  - During window k its alpha relays what it accepts to the others (the replication stream);
+//    each stores the relays durably and says how far it holds the window. A payment is
+//    acknowledged to its payer once a strict majority of the servers, the alpha included, hold it.
 //  - At its blackout, the beta of window k hands over: its payments of k, its agreed checkpoint
 //    (the base it built on) and its state hash after them; it votes for that hash.
 //  - A server whose state is that base re-validates and applies the batch and votes its hash.
-//    One that got no handover by the start of window k+1 votes its unchanged hash ("no batch").
+//    One that got no handover by the start of window k+1 asks the others for it. The alpha of
+//    window k+1 then rescues window k: it collects the relays of k from a majority, takes the
+//    longest prefix the alpha signed, and sends it (with those relays as evidence) as the batch
+//    (if it cannot, the alpha of k+2 tries next, and so on). One that got neither by the last
+//    step of the beta period votes its unchanged hash ("no batch").
 //  - A hash with a strict majority of the configured servers' votes is window k's consensus; the
 //    votes form its certificate. Servers at that hash record the checkpoint; others resync.
 //  - Window k+1's alpha accepts nothing until window k is agreed at its own state.
@@ -34,11 +41,17 @@ import {
   encodeHandover,
   encodeRelay,
   encodeVote,
+  encodeHeld,
+  encodeRescue,
   isCertificateOf,
   splitCertificate,
   type Handover,
+  type Relay,
+  type Rescue,
   type Vote,
 } from "./peer-message.ts";
+import { RelayInbox, linkOf, longestPrefix, type ChainLink } from "./relay-chain.ts";
+import { ReplicationOutbox } from "./replication.ts";
 import { peerLimits, type PeerLimits } from "./peer-limits.ts";
 import type { Logger } from "../logger.ts";
 import type { LedgerDecision } from "../acceptance.ts";
@@ -71,11 +84,24 @@ export interface ConsensusLedger {
   recordOwnVote(window: number, bytes: Uint8Array, nowMs: number): void;
   /** This server's stored votes (recent windows). */
   ownVotes(): { window: number; bytes: Uint8Array }[];
+  /** A relay this server holds, durably, before it says so; relays of windows before keepFrom are forgotten. */
+  storeRelay(window: number, first: number, bytes: Uint8Array, keepFrom: number): void;
+  /** The stored relays (recent windows). */
+  storedRelays(): { window: number; first: number; bytes: Uint8Array }[];
 }
+
+/** What a handover or a rescue brings: a window's payments, in order, on a base checkpoint. */
+type Batch = Pick<Handover, "window" | "baseWindow" | "baseHash" | "payments">;
 
 export type Effect =
   /** Send to every other server. */
-  | { readonly kind: "broadcast"; readonly what: "handover" | "vote" | "relay"; readonly message: Uint8Array }
+  | { readonly kind: "broadcast"; readonly what: "handover" | "vote" | "relay" | "rescue"; readonly message: Uint8Array }
+  /** Send to one server (a relay it lacks, or "held" to the alpha). */
+  | { readonly kind: "send"; readonly to: number; readonly what: "relay" | "held"; readonly message: Uint8Array }
+  /** Ask every other server for the handover of `window` (GET /peer/handover); answers go to receive(). */
+  | { readonly kind: "fetch-handover"; readonly window: number }
+  /** Ask every other server for the relays of `window` it holds (GET /peer/relays); answers go to receiveRelays(). */
+  | { readonly kind: "collect-relays"; readonly window: number }
   /** Ask every other server for its latest certificate; answers go to receiveCertificate. */
   | { readonly kind: "pull-certificates" }
   /** Fetch payments of windows (afterWindow, window] from one of `sources`; answer to completeResync. */
@@ -95,6 +121,12 @@ export interface CoordinatorOptions {
   readonly flushIntake: () => void;
   /** A ledger write failed on storage and will be retried (the node logs it, throttled). */
   readonly onStorageError?: (what: string, error: StorageError) => void;
+  /** This alpha's payments of `window` at positions [0, count) are held by a strict majority. */
+  readonly onReplicated?: (window: number, count: number) => void;
+  /** This server's agreed checkpoint moved to `window` (recorded or resynced). */
+  readonly onAgreed?: (window: number) => void;
+  /** Everything after the checkpoint of `window` was undone here (a rollback). */
+  readonly onUndone?: (window: number) => void;
 }
 
 /** How long to wait for a handover to catch up with a consensus learned before it (reordering). */
@@ -108,8 +140,15 @@ const WINDOWS_REMEMBERED = 8;
 const EVENTS_KEPT = 20;
 /** A resync logs its progress every this many payments. */
 const RESYNC_PROGRESS_EVERY = 100_000;
-/** The alpha relays what it accepted at most this often, and at once when this many are waiting. */
-const RELAY_INTERVAL_MS = 100;
+/**
+ * The alpha relays what it committed at once, but not more often than interval / (this): at most
+ * half of RESCUE_RELAYS_MAX relays a window by time; the others go when relayPaymentsMax wait.
+ */
+const RELAYS_PER_WINDOW_BY_TIME = 2048;
+/** A peer that has said nothing new for this long while behind is sent the relays it lacks again. */
+const RELAY_RESEND_QUIET_MS = 300;
+/** Relays resent to one peer at a time (the peer link's in-flight bound). */
+const RELAY_RESENDS_MAX = 8;
 // How many payments one relay holds (limits.relayPaymentsMax) and the relay check queue's bound
 // (limits.preverifyQueueMax) follow the network's capacity: core/consensus/peer-limits.ts.
 /**
@@ -121,7 +160,7 @@ export const RESYNC_RETRY_MS_MAX = 30_000;
 
 export interface ConsensusEvent {
   readonly window: number;
-  readonly kind: "agreed" | "rollback" | "resync" | "disagree";
+  readonly kind: "agreed" | "rollback" | "resync" | "disagree" | "rescue";
   readonly atMs: number;
   readonly detail: string;
 }
@@ -149,21 +188,32 @@ export class Coordinator {
   private readonly lastVoteSentMs = new Map<number, number>();
   private readonly handedOver = new Set<number>();
   private readonly certified = new Map<number, Certified>();
-  private deferredHandover: Handover | null = null;
+  private deferredHandover: Batch | null = null;
   private syncing: { window: number; startedMs: number } | null = null;
   private lastPullMs = -Infinity;
   private deepResync = false;
   /** Failed resyncs in a row, and when the next may start. */
   private resyncFailures = 0;
   private resyncRetryAtMs = -Infinity;
-  /** Payments this alpha committed and has not relayed yet, and how many of its window it relayed. */
-  private relayOut: { window: number; payments: Uint8Array[] } | null = null;
-  private relayedCount = 0;
-  private lastRelayMs = -Infinity;
+  /** This alpha's replication stream of its latest window: committed, relayed, held by whom. */
+  private outbox: ReplicationOutbox | null = null;
+  /** What this server holds of other alphas' windows (on disk too). */
+  private readonly inbox = new RelayInbox();
+  /** Handovers received (as signed by their beta), served to a peer that missed one. */
+  private readonly handoversKept = new Map<number, Uint8Array>();
+  /** When this server last asked its peers for a window's missing handover. */
+  private readonly handoverAskedMs = new Map<number, number>();
+  /** The rescue of a window this server (its next alpha) is running: relays collected per server. */
+  private readonly rescues = new Map<number, { answers: Map<number, ChainLink[]>; askedMs: number; done: boolean }>();
+  /** Windows whose relays this server gave a rescuer: it takes no handover of them any more. */
+  private readonly promised = new Set<number>();
+  /**
+   * Windows whose relays this server gave a rescuer, or is rescuing itself: it stores no more of
+   * their relays, so it never tells the alpha it holds a payment the rescue may not include.
+   */
+  private readonly relaysClosed = new Set<number>();
   /** Relayed payments waiting for a signature check, with their window. */
   private preverifyQueue: { window: number; bytes: Uint8Array }[] = [];
-  /** Per window, the index the next relay must start at to continue the window's sequence. */
-  private relayNext = new Map<number, number>();
   /**
    * Relayed payments applied ahead of the handover, in the alpha's order, on this server's
    * checkpoint. When the handover lists the same payments first, they are already applied and
@@ -174,7 +224,7 @@ export class Coordinator {
   private readonly verified = new Map<number, Set<string>>();
   private readonly peerLastVote = new Map<number, { window: number; hash: string; applied: boolean }>();
   readonly events: ConsensusEvent[] = [];
-  readonly counters = { agreed: 0, rollbacks: 0, resyncs: 0, peerRejected: 0, lateHandovers: 0 };
+  readonly counters = { agreed: 0, rollbacks: 0, resyncs: 0, peerRejected: 0, lateHandovers: 0, rescues: 0 };
 
   constructor(private readonly o: CoordinatorOptions) {
     this.n = o.network.servers.length;
@@ -185,6 +235,8 @@ export class Coordinator {
     this.networkId = o.network.id;
     this.agreedCheckpoint = o.ledger.agreed();
     this.loadOwnVotes();
+    this.loadRelays();
+    this.restoreOutbox();
     // A checkpoint recorded by an older scryp (votes of scryp-peer/1, without the network id)
     // stays this server's checkpoint, but its certificate is not served: every peer would refuse
     // it. The next agreed window brings one of this format.
@@ -247,6 +299,7 @@ export class Coordinator {
     this.expirePending(nowMs, effects);
 
     this.flushRelay(nowMs, effects, false);
+    this.resendRelays(nowMs, effects);
     // A handover kept while this server was behind is applied as soon as it reaches the base,
     // whichever way it got there (resync, rollback, restart), before anything votes "no batch".
     if (this.deferredHandover !== null && this.syncing === null) this.retryDeferred(nowMs, effects);
@@ -255,18 +308,9 @@ export class Coordinator {
     if (k !== null && roles.beta === this.self && nowMs >= blackoutStartMs(k, this.schedule) && !this.handedOver.has(k)) {
       this.handOver(k, nowMs, effects);
     }
-    // No handover by the start of the next window: the beta failed; vote the unchanged state.
-    // Only a server at the latest checkpoint votes so: a stale "unchanged" vote could otherwise
-    // join other stale votes into a majority for an old state. One that is behind asks instead.
-    if (k !== null && roles.beta !== this.self && nowMs >= windowStartMs(k + 1, this.schedule) && !this.voted.has(k)) {
-      if (this.speculation !== null && this.speculation.window === k) this.dropSpeculation();
-      if (this.pendingWindow() === null && this.agreedCheckpoint.window === k - 1 && this.syncing === null) {
-        this.o.log.warn("coordinator", `no handover for window ${k} from its beta; voting the unchanged state`, { window: k });
-        this.castVote(k, false, nowMs, effects);
-      } else if (this.agreedCheckpoint.window < k - 1) {
-        this.pull(nowMs, effects);
-      }
-    }
+    // No handover by the start of the next window: ask for it, rescue the window, or at last
+    // vote the unchanged state.
+    if (k !== null && roles.beta !== this.self && nowMs >= windowStartMs(k + 1, this.schedule) && !this.voted.has(k)) this.missingHandover(k, nowMs, effects);
     // A consensus this server is not at, once the handover had its chance: resync.
     for (const [window, c] of this.certified) {
       if (window <= this.agreedCheckpoint.window || this.syncing !== null) continue;
@@ -285,6 +329,156 @@ export class Coordinator {
     if (this.n > 1 && this.syncing === null && this.agreedCheckpoint.window < roles.window - 2) this.pull(nowMs, effects);
     this.prune(roles.window);
     return effects;
+  }
+
+  /**
+   * No handover of window k by the start of window k+1: its beta crashed, or its messages were
+   * lost. A server at k's base asks the others for it (one that has it answers with it), and the
+   * next alpha rescues the window from the relays a majority hold (rescue()). Past half the beta
+   * period with neither, the server votes its unchanged state ("no batch"). Only a server at the
+   * latest checkpoint votes so: a stale "unchanged" vote could otherwise join other stale votes
+   * into a majority for an old state. One that is behind asks for certificates instead.
+   */
+  private missingHandover(k: number, nowMs: number, effects: Effect[]): void {
+    if (this.agreedCheckpoint.window < k - 1) return this.pull(nowMs, effects);
+    if (this.agreedCheckpoint.window !== k - 1 || this.syncing !== null) return;
+    if (!this.handoversSeen.has(k) && nowMs - (this.handoverAskedMs.get(k) ?? -Infinity) >= this.pullIntervalMs()) {
+      this.handoverAskedMs.set(k, nowMs);
+      effects.push({ kind: "fetch-handover", window: k });
+    }
+    if (nowMs < this.noBatchDeadlineMs(k)) {
+      if (nowMs >= this.rescueStartMs(k, this.self)) this.rescue(k, nowMs, effects);
+      return;
+    }
+    if (this.speculation !== null && this.speculation.window === k) this.dropSpeculation();
+    if (this.pendingWindow() !== null) return;
+    this.o.log.warn("coordinator", `no handover and no rescue of window ${k}; voting the unchanged state`, { window: k });
+    this.castVote(k, false, nowMs, effects);
+  }
+
+  /**
+   * The rest of window k's beta period after the handover's deadline is split into n steps: the
+   * alpha of k+1 rescues from the first, the alpha of k+2 from the second (if none came yet: the
+   * first rescuer may be cut off from a majority), and so on; in the last step, with neither
+   * handover nor rescue, a server votes "no batch".
+   */
+  private rescueStepMs(k: number): number {
+    return Math.floor((blackoutStartMs(k + 1, this.schedule) - windowStartMs(k + 1, this.schedule)) / this.n);
+  }
+
+  /** When `server` may rescue window k: the alpha of k+i from step i−1 (never, for k's own alpha). */
+  private rescueStartMs(k: number, server: number): number {
+    const i = (((server - alphaOf(k, this.schedule)) % this.n) + this.n) % this.n;
+    return i === 0 ? Infinity : windowStartMs(k + 1, this.schedule) + (i - 1) * this.rescueStepMs(k);
+  }
+
+  private noBatchDeadlineMs(k: number): number {
+    return windowStartMs(k + 1, this.schedule) + (this.n - 1) * this.rescueStepMs(k);
+  }
+
+  /**
+   * This server is window k+1's alpha and window k's handover did not come: collect the relays of
+   * k that the others hold (each answer is also a promise not to take k's handover from now on,
+   * see relaysAnswer), and once a strict majority (this server included) answered, send the
+   * longest prefix the alpha signed as k's batch. Every acknowledged payment is in it: a majority
+   * held it, and any two majorities share a server.
+   */
+  private rescue(k: number, nowMs: number, effects: Effect[]): void {
+    let r = this.rescues.get(k);
+    if (r === undefined) {
+      // Own relays count as one answer. (No promise here: until it sends its rescue, the rescuer
+      // takes the window's handover if one reaches it, and then votes for that instead.)
+      this.relaysClosed.add(k);
+      r = { answers: new Map([[this.self, [...this.inbox.chain(k)]]]), askedMs: -Infinity, done: false };
+      this.rescues.set(k, r);
+      this.o.log.warn("coordinator", `no handover of window ${k} from its beta; rescuing it from the relays the servers hold`, { window: k });
+    }
+    if (r.done) return;
+    if (this.majority(r.answers.size)) return this.completeRescue(k, r, nowMs, effects);
+    if (nowMs - r.askedMs < this.pullIntervalMs()) return;
+    r.askedMs = nowMs;
+    effects.push({ kind: "collect-relays", window: k });
+  }
+
+  private completeRescue(k: number, r: { answers: Map<number, ChainLink[]>; done: boolean }, nowMs: number, effects: Effect[]): void {
+    r.done = true;
+    let prefix = longestPrefix([...r.answers.values()].flat());
+    // A faulty alpha could have split its window into more relays than a rescue carries.
+    if (prefix.links.length > this.limits.rescueRelaysMax) prefix = longestPrefix(prefix.links.slice(0, this.limits.rescueRelaysMax));
+    const base = this.agreedCheckpoint;
+    this.handoversSeen.add(k);
+    this.counters.rescues++;
+    this.applyHandover({ window: k, baseWindow: base.window, baseHash: base.hash, payments: prefix.payments }, nowMs, effects);
+    const message = encodeRescue(
+      { networkId: this.networkId, sender: this.selfKey, window: k, sentAtMs: nowMs, baseWindow: base.window, baseHash: base.hash, hash: this.o.ledger.stateHashBytes(), relays: prefix.links.map((l) => l.bytes) },
+      this.o.seed,
+      this.limits,
+    );
+    this.handoversKept.set(k, message);
+    this.event(k, "rescue", nowMs, `rescued from the relays of ${r.answers.size} of ${this.n} servers: ${prefix.payments.length} payment(s)`);
+    this.o.log.info("coordinator", `rescue of window ${k}: ${prefix.payments.length} payment(s) from the relays of ${r.answers.size} of ${this.n} servers`, { window: k });
+    effects.push({ kind: "broadcast", what: "rescue", message });
+  }
+
+  /**
+   * A peer's answer to collect-relays for `window`: the relays it holds, or the window's handover
+   * (or rescue) if it has one, which is then taken as if it had come from its sender.
+   */
+  receiveRelays(from: number, window: number, messages: readonly Uint8Array[], nowMs: number): ReceiveResult {
+    const effects: Effect[] = [];
+    const r = this.rescues.get(window);
+    if (r === undefined || r.done || r.answers.has(from)) return { ok: true, effects };
+    const links: ChainLink[] = [];
+    for (const bytes of messages) {
+      const parsed = parsePeerMessage(bytes, this.networkId, this.limits);
+      if (parsed.ok && (parsed.message.type === "handover" || parsed.message.type === "rescue") && parsed.message.window === window) return this.receive(bytes, nowMs);
+      const relay = this.windowRelay(bytes, window);
+      if (typeof relay === "string") {
+        this.counters.peerRejected++;
+        return { ok: false, reason: `relays answer of server ${from}: ${relay}`, effects };
+      }
+      links.push(linkOf(relay));
+    }
+    r.answers.set(from, links);
+    if (this.majority(r.answers.size)) this.completeRescue(window, r, nowMs, effects);
+    return { ok: true, effects };
+  }
+
+  /** A relay of `window` signed by that window's alpha, or why not. */
+  private windowRelay(bytes: Uint8Array, window: number): Relay | string {
+    const parsed = parsePeerMessage(bytes, this.networkId, this.limits);
+    if (!parsed.ok) return parsed.reason;
+    const m = parsed.message;
+    if (m.type !== "relay") return `a ${m.type} where a relay was expected`;
+    if (m.window !== window) return `a relay of window ${m.window}, not ${window}`;
+    if (!equalBytes(m.sender, this.o.network.servers[alphaOf(window, this.schedule)]!.key)) return `a relay not signed by the alpha of window ${window}`;
+    if (!verifyPeerMessage(m, this.o.verify)) return "a relay with a bad signature";
+    return m;
+  }
+
+  /**
+   * What GET /peer/relays answers for `window`: its handover or rescue if this server has one,
+   * else the relays it holds (its own, if it is the window's alpha). Answering with relays is a
+   * promise to the asking rescuer: this server will not take the window's handover any more, so
+   * it cannot vote for a batch other than the rescue it is about to get from a majority's relays.
+   */
+  relaysAnswer(window: number): Uint8Array[] {
+    const kept = this.handoversKept.get(window);
+    if (kept !== undefined) return [kept];
+    if (!this.voted.has(window)) this.promised.add(window);
+    this.relaysClosed.add(window);
+    if (this.outbox !== null && this.outbox.window === window) return this.outbox.sent.map((l) => l.bytes);
+    return this.inbox.chain(window).map((l) => l.bytes);
+  }
+
+  /** Whether this server holds these 140 bytes among the relays of `window` (the simulator's checks). */
+  holdsRelayed(window: number, payment: Uint8Array): boolean {
+    return this.inbox.holds(window, payment);
+  }
+
+  /** What GET /peer/handover answers: the handover (or rescue) of `window` this server took, if any. */
+  handoverOf(window: number): Uint8Array | null {
+    return this.handoversKept.get(window) ?? null;
   }
 
   /**
@@ -347,12 +541,16 @@ export class Coordinator {
     // Not stored: the payments stay pending, and expirePending() tries again on a later tick.
     if (!this.stored(`rollback to window ${this.agreedCheckpoint.window}`, () => (undone = this.o.ledger.rollbackAfter(this.agreedCheckpoint.window)))) return;
     this.counters.rollbacks++;
+    this.o.onUndone?.(this.agreedCheckpoint.window);
     this.event(window, "rollback", nowMs, `${why}; returned to window ${this.agreedCheckpoint.window}, ${undone} payment(s) undone`);
     this.o.log.warn("coordinator", `rollback: ${why}; returned to the checkpoint of window ${this.agreedCheckpoint.window}`, { undone });
   }
 
   private handOver(k: number, nowMs: number, effects: Effect[]): void {
     this.o.flushIntake();
+    // The rest of the replication stream first: peers then hold the whole window, should the
+    // handover itself be lost.
+    this.flushRelay(nowMs, effects, true);
     this.handedOver.add(k);
     this.handoversSeen.add(k);
     const payments = this.o.ledger.windowPayments(k);
@@ -371,6 +569,7 @@ export class Coordinator {
       this.o.seed,
       this.limits,
     );
+    this.handoversKept.set(k, message);
     this.o.log.info("coordinator", `handover of window ${k}: ${payments.length} payment(s)`, { window: k, hash: toHex(hash) });
     if (this.n > 1) effects.push({ kind: "broadcast", what: "handover", message });
     this.castVote(k, true, nowMs, effects);
@@ -428,29 +627,70 @@ export class Coordinator {
     }
   }
 
-  /** The intake committed these payments (this server is the alpha): relay them to the peers. */
-  accepted(payments: readonly Uint8Array[], window: number): void {
-    if (this.n === 1 || payments.length === 0) return;
-    if (this.relayOut === null || this.relayOut.window !== window) {
-      // A new window's sequence starts at 0 (anything unsent of an older window stays unsent:
-      // its handover carries it anyway).
-      if (this.relayOut === null || this.relayOut.window < window) this.relayedCount = 0;
-      this.relayOut = { window, payments: [] };
-    }
-    for (const p of payments) this.relayOut.payments.push(p);
+  /**
+   * The intake committed these payments (this server is the alpha of `window`): they join the
+   * window's replication stream. Returns the position of the first in the window, how many of the
+   * window's payments a majority holds now (a lone server: all), and the relays to send.
+   */
+  accepted(payments: readonly Uint8Array[], window: number, nowMs: number): { first: number; heldByMajority: number; effects: Effect[] } {
+    const effects: Effect[] = [];
+    if (this.outbox === null || this.outbox.window < window) this.outbox = new ReplicationOutbox(window, this.n, this.self, nowMs);
+    const out = this.outbox;
+    assert(out.window === window, `payments committed for window ${window} while window ${out.window} is being replicated`);
+    const first = out.commit(payments);
+    this.flushRelay(nowMs, effects, false);
+    return { first, heldByMajority: out.heldByMajority, effects };
   }
 
+  /** Relays what this alpha committed: at once, but by time at most RELAYS_PER_WINDOW_BY_TIME a window. */
   private flushRelay(nowMs: number, effects: Effect[], force: boolean): void {
-    const out = this.relayOut;
-    if (out === null || out.payments.length === 0) return;
-    if (!force && out.payments.length < this.limits.relayPaymentsMax && nowMs - this.lastRelayMs < RELAY_INTERVAL_MS) return;
-    while (out.payments.length > 0) {
-      const payments = out.payments.splice(0, this.limits.relayPaymentsMax);
-      const message = encodeRelay({ networkId: this.networkId, sender: this.selfKey, window: out.window, sentAtMs: nowMs, first: this.relayedCount, payments }, this.o.seed, this.limits);
-      this.relayedCount += payments.length;
+    const out = this.outbox;
+    if (out === null || out.unsent.length === 0 || this.n === 1) {
+      if (out !== null && this.n === 1) out.unsent.length = 0; // a lone server has no one to relay to
+      return;
+    }
+    const gapMs = this.o.network.intervalMs / RELAYS_PER_WINDOW_BY_TIME;
+    if (!force && out.unsent.length < this.limits.relayPaymentsMax && nowMs - out.lastRelayMs < gapMs) return;
+    while (out.unsent.length > 0 && out.sent.length < this.limits.rescueRelaysMax) {
+      const { first, payments } = out.takeUnsent(this.limits.relayPaymentsMax);
+      const message = encodeRelay({ networkId: this.networkId, sender: this.selfKey, window: out.window, sentAtMs: nowMs, first, payments }, this.o.seed, this.limits);
+      out.recordSent({ first, payments, bytes: message });
       effects.push({ kind: "broadcast", what: "relay", message });
     }
-    this.lastRelayMs = nowMs;
+    out.lastRelayMs = nowMs;
+  }
+
+  /** A peer behind on this alpha's window that has been quiet a while gets the relays it lacks again. */
+  private resendRelays(nowMs: number, effects: Effect[]): void {
+    const out = this.outbox;
+    if (out === null || this.n === 1 || out.window <= this.agreedCheckpoint.window) return;
+    for (let i = 0; i < this.n; i++) {
+      if (i === this.self) continue;
+      for (const l of out.resendsFor(i, nowMs, RELAY_RESEND_QUIET_MS, RELAY_RESENDS_MAX)) effects.push({ kind: "send", to: i, what: "relay", message: l.bytes });
+    }
+  }
+
+  /** The relays this server stored before a restart: it still holds them, and says so when asked. */
+  private loadRelays(): void {
+    for (const row of this.o.ledger.storedRelays()) {
+      const relay = this.windowRelay(row.bytes, row.window);
+      if (typeof relay === "string") {
+        this.o.log.warn("coordinator", `a stored relay of window ${row.window} is not usable (${relay}); ignored`);
+        continue;
+      }
+      this.inbox.add(row.window, linkOf(relay));
+    }
+  }
+
+  /**
+   * After a restart in (or just after) its own window, the alpha's committed payments of that
+   * window are relayed again from position 0: peers that hold them already just say so.
+   */
+  private restoreOutbox(): void {
+    const latest = this.o.ledger.latestWindow();
+    if (this.n === 1 || latest === null || latest <= this.agreedCheckpoint.window || alphaOf(latest, this.schedule) !== this.self) return;
+    this.outbox = new ReplicationOutbox(latest, this.n, this.self, -Infinity);
+    this.outbox.commit(this.o.ledger.windowPayments(latest));
   }
 
   /**
@@ -547,30 +787,32 @@ export class Coordinator {
     if (m.window < roles.window - WINDOWS_REMEMBERED) return reject(`window ${m.window} is stale`);
     if (!verifyPeerMessage(m, this.o.verify)) return reject("bad signature");
 
-    if (m.type === "relay") {
-      if (alphaOf(m.window, this.schedule) !== sender) return reject(`server ${sender} is not the alpha of window ${m.window}`);
-      if (m.window < roles.window - 1) return reject(`relay for window ${m.window} is stale`);
-      const next = this.relayNext.get(m.window) ?? 0;
-      if (m.first < next) return reject("replayed relay");
-      const room = this.limits.preverifyQueueMax - this.preverifyQueue.length;
-      if (m.first > next || m.payments.length > room) {
-        // A relay was lost (or the queue is full): the sequence cannot be replayed ahead, so the
-        // handover will be applied whole. Signatures checked so far still count.
-        if (this.speculation?.window === m.window) this.speculation.broken = true;
-        else if (this.speculation === null) this.speculation = { window: m.window, baseWindow: this.agreedCheckpoint.window, payments: [], broken: true };
+    switch (m.type) {
+      case "relay":
+        return this.receiveRelay(m, sender, nowMs);
+      case "held": {
+        const out = this.outbox;
+        // About an older window of this alpha (or one before a restart): nothing to do.
+        if (out === null || out.window !== m.window) return { ok: true, effects };
+        if (!out.plausible(m.count)) return reject(`server ${sender} claims to hold ${m.count} payments of window ${m.window}; ${out.relayed} were relayed`);
+        if (out.peerHolds(sender, m.count, nowMs)) this.o.onReplicated?.(m.window, out.heldByMajority);
+        return { ok: true, effects };
       }
-      this.relayNext.set(m.window, m.first + m.payments.length);
-      for (const p of m.payments.slice(0, Math.max(0, room))) this.preverifyQueue.push({ window: m.window, bytes: p });
-      return { ok: true, effects };
-    }
-    if (m.type === "vote") {
-      const known = this.votes.get(m.window)?.get(sender);
-      // The very same vote again is the sender resending until it knows the outcome arrived.
-      if (known && equalBytes(known.bytes, m.bytes)) return { ok: true, effects };
-      if (known) return reject("a second, different vote for the same window");
-      this.recordVote(sender, m);
-      this.checkConsensus(m.window, nowMs, effects);
-      return { ok: true, effects };
+      case "vote": {
+        const known = this.votes.get(m.window)?.get(sender);
+        // The very same vote again is the sender resending until it knows the outcome arrived.
+        if (known && equalBytes(known.bytes, m.bytes)) return { ok: true, effects };
+        if (known) return reject("a second, different vote for the same window");
+        this.recordVote(sender, m);
+        this.checkConsensus(m.window, nowMs, effects);
+        return { ok: true, effects };
+      }
+      case "rescue":
+        return this.receiveRescue(m, sender, nowMs);
+      case "handover":
+        break;
+      default:
+        assertNever(m);
     }
 
     if (alphaOf(m.window, this.schedule) !== sender) return reject(`server ${sender} is not the beta of window ${m.window}`);
@@ -578,9 +820,88 @@ export class Coordinator {
     if (nowMs < blackoutStartMs(m.window, this.schedule) - skew) return reject(`handover of window ${m.window} before its blackout`);
     if (nowMs >= blackoutStartMs(m.window + 1, this.schedule) + skew) return reject(`handover of window ${m.window} after its beta period`);
     if (this.handoversSeen.has(m.window)) return reject("replayed handover");
+    // This server gave its relays of the window to a rescuer: it votes for the rescue, not this.
+    if (this.promised.has(m.window)) return reject(`handover of window ${m.window} after this server joined its rescue`);
     this.handoversSeen.add(m.window);
+    this.handoversKept.set(m.window, m.bytes);
     this.noteSlowHandover(m, sender, nowMs);
     this.applyHandover(m, nowMs, effects);
+    return { ok: true, effects };
+  }
+
+  /**
+   * A relay of the window's alpha: stored (on disk) if it extends what this server holds of the
+   * window, then answered with how far this server holds it, whatever it was (a repeat, or beyond
+   * a gap that a resend will fill). Its new payments are queued for the signature check ahead.
+   */
+  private receiveRelay(m: Relay, sender: number, nowMs: number): ReceiveResult {
+    const effects: Effect[] = [];
+    const roles = rolesAt(nowMs, this.schedule);
+    if (alphaOf(m.window, this.schedule) !== sender) {
+      this.counters.peerRejected++;
+      return { ok: false, reason: `server ${sender} is not the alpha of window ${m.window}`, effects };
+    }
+    if (m.window < roles.window - 1) {
+      this.counters.peerRejected++;
+      return { ok: false, reason: `relay for window ${m.window} is stale`, effects };
+    }
+    // Closed (its rescue has what this server held): held stays where it is.
+    if (!this.relaysClosed.has(m.window)) {
+      if (m.first > this.inbox.held(m.window)) this.inbox.keepAhead(m.window, linkOf(m));
+      // This relay, then any kept ones the gap's filling lets follow.
+      let link: ChainLink | null = this.inbox.extends(m.window, m.first, m.payments.length) ? linkOf(m) : this.inbox.takeAhead(m.window);
+      while (link !== null) {
+        const l = link;
+        // Not stored (a failing disk): not held, and not said; the alpha sends it again.
+        if (!this.stored(`storing a relay of window ${m.window}`, () => this.o.ledger.storeRelay(m.window, l.first, l.bytes, roles.window - WINDOWS_REMEMBERED))) break;
+        this.queueAhead(m.window, this.inbox.add(m.window, l));
+        link = this.inbox.takeAhead(m.window);
+      }
+    }
+    const held = encodeHeld({ networkId: this.networkId, sender: this.selfKey, window: m.window, sentAtMs: nowMs, count: this.inbox.held(m.window) }, this.o.seed);
+    effects.push({ kind: "send", to: sender, what: "held", message: held });
+    return { ok: true, effects };
+  }
+
+  /** Relayed payments new to this server, queued for the signature check and the apply ahead. */
+  private queueAhead(window: number, fresh: readonly Uint8Array[]): void {
+    const room = this.limits.preverifyQueueMax - this.preverifyQueue.length;
+    if (fresh.length > room) {
+      // The check queue is full: the sequence cannot be replayed ahead, so the batch will be
+      // applied whole. Signatures checked so far still count.
+      if (this.speculation?.window === window) this.speculation.broken = true;
+      else if (this.speculation === null) this.speculation = { window, baseWindow: this.agreedCheckpoint.window, payments: [], broken: true };
+    }
+    for (const p of fresh.slice(0, Math.max(0, room))) this.preverifyQueue.push({ window, bytes: p });
+  }
+
+  /**
+   * The next alpha's rescue of a window whose handover did not come: its relays (each checked
+   * against the window's alpha key) give the batch, applied and voted for like a handover.
+   */
+  private receiveRescue(m: Rescue, sender: number, nowMs: number): ReceiveResult {
+    const effects: Effect[] = [];
+    const reject = (reason: string): ReceiveResult => {
+      this.counters.peerRejected++;
+      return { ok: false, reason, effects };
+    };
+    const skew = this.o.network.skewMs;
+    if (nowMs < this.rescueStartMs(m.window, sender) - skew) return reject(`rescue of window ${m.window} from server ${sender} before its turn to rescue`);
+    if (nowMs >= blackoutStartMs(m.window + 1, this.schedule) + skew) return reject(`rescue of window ${m.window} after its beta period`);
+    // A batch of the window came already (the handover, or this very rescue again).
+    if (this.handoversSeen.has(m.window)) return { ok: true, effects };
+    const links: ChainLink[] = [];
+    for (const bytes of m.relays) {
+      const relay = this.windowRelay(bytes, m.window);
+      if (typeof relay === "string") return reject(`rescue of window ${m.window}: ${relay}`);
+      links.push(linkOf(relay));
+    }
+    this.handoversSeen.add(m.window);
+    this.handoversKept.set(m.window, m.bytes);
+    const { payments } = longestPrefix(links);
+    this.event(m.window, "rescue", nowMs, `rescued by server ${sender}: ${payments.length} payment(s)`);
+    this.o.log.info("coordinator", `rescue of window ${m.window} from server ${sender}: ${payments.length} payment(s)`, { window: m.window });
+    this.applyHandover({ window: m.window, baseWindow: m.baseWindow, baseHash: m.baseHash, payments }, nowMs, effects);
     return { ok: true, effects };
   }
 
@@ -604,7 +925,7 @@ export class Coordinator {
     );
   }
 
-  private applyHandover(m: Handover, nowMs: number, effects: Effect[]): void {
+  private applyHandover(m: Batch, nowMs: number, effects: Effect[]): void {
     if (this.voted.has(m.window)) {
       this.o.log.warn("coordinator", `handover of window ${m.window} came after this server voted; ignored`);
       return;
@@ -719,6 +1040,7 @@ export class Coordinator {
       this.counters.agreed++;
       this.event(window, "agreed", nowMs, `${c.voters.length} of ${this.n} servers`);
       this.o.log.info("coordinator", `window ${window} agreed by ${c.voters.length} of ${this.n}`, { window, hash: toHex(c.hash) });
+      this.o.onAgreed?.(window);
       this.retryDeferred(nowMs, effects);
       return;
     }
@@ -865,6 +1187,7 @@ export class Coordinator {
     this.voted.add(window);
     this.counters.resyncs++;
     this.event(window, "resync", nowMs, `installed the agreed ledger of window ${window} (${payments.length} payment(s) fetched)`);
+    this.o.onAgreed?.(window);
     this.o.log.info("coordinator", `resynced to window ${window}`, { hash: toHex(hash), payments: payments.length });
     return true;
   }
@@ -892,7 +1215,9 @@ export class Coordinator {
     for (const set of [this.handoversSeen, this.voted, this.handedOver]) for (const w of set) if (w < oldest) set.delete(w);
     for (const w of this.certified.keys()) if (w < oldest || w <= this.agreedCheckpoint.window) this.certified.delete(w);
     for (const w of this.verified.keys()) if (w < currentWindow - 2) this.verified.delete(w);
-    for (const w of this.relayNext.keys()) if (w < currentWindow - 2) this.relayNext.delete(w);
+    this.inbox.prune(oldest);
+    for (const map of [this.handoversKept, this.handoverAskedMs, this.rescues]) for (const w of map.keys()) if (w < oldest) map.delete(w);
+    for (const set of [this.promised, this.relaysClosed]) for (const w of set) if (w < oldest) set.delete(w);
   }
 
   /** For GET /status. */
@@ -912,4 +1237,8 @@ export class Coordinator {
       recent: [...this.events].reverse(),
     };
   }
+}
+
+function assertNever(value: never): never {
+  throw new Error(`unexpected peer message ${JSON.stringify(value)}`);
 }

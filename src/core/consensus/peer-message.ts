@@ -11,7 +11,16 @@
 //   relay (3):    first (4: index of its first payment in the window's acceptance order)
 //                 | count (4) | count × 140-byte payments the alpha accepted since its last relay.
 //                 Sent during the window so peers check signatures ahead of the handover; the
-//                 handover stays the complete, authoritative batch.
+//                 handover stays the complete, authoritative batch. A receiver stores each relay
+//                 that extends what it holds of the window (on disk) before it answers with:
+//   held (4):     count (4: how many of the window's payments, from index 0, this server holds)
+//                 Sent to the window's alpha; the alpha acknowledges a payment once a strict
+//                 majority (itself included) holds it.
+//   rescue (5):   base window (8, signed) | base hash (32) | state hash (32) | relay count (4)
+//                 | relay count × (length (4) | a relay of the window, signed by its alpha)
+//                 Sent when the beta's handover did not come, by the alpha of the next window (or,
+//                 in turn, of the ones after it): the window is completed with the longest prefix
+//                 of the alpha's relays that a majority of servers answered with (PROTOCOL.md §7).
 // The counts are bounded by the network's capacity (peer-limits.ts): checked where a message is
 // built (a bug if exceeded) and where it is parsed (a refusal), so encoders and parsers take the limits.
 import { KEY_BYTES, PAYMENT_SIZE_BYTES, SIGNATURE_BYTES } from "../limits.ts";
@@ -28,12 +37,18 @@ const PEER_MAGIC_STEM = new TextEncoder().encode("scryp-peer/");
 export const HANDOVER_TYPE = 1;
 export const VOTE_TYPE = 2;
 export const RELAY_TYPE = 3;
+export const HELD_TYPE = 4;
+export const RESCUE_TYPE = 5;
 export const NETWORK_ID_OFFSET = PEER_MAGIC.length + 1; // 13
 export const SENDER_OFFSET = NETWORK_ID_OFFSET + NETWORK_ID_BYTES; // 45
 const HEADER_BYTES = SENDER_OFFSET + KEY_BYTES + 8 + 8; // 93
 export const VOTE_BYTES = HEADER_BYTES + 32 + 1 + SIGNATURE_BYTES; // 190
 const HANDOVER_FIXED_BYTES = HEADER_BYTES + 8 + 32 + 32 + 4 + SIGNATURE_BYTES;
 const RELAY_FIXED_BYTES = HEADER_BYTES + 4 + 4 + SIGNATURE_BYTES;
+export const HELD_BYTES = HEADER_BYTES + 4 + SIGNATURE_BYTES;
+const RESCUE_FIXED_BYTES = HEADER_BYTES + 8 + 32 + 32 + 4 + SIGNATURE_BYTES;
+/** Bytes a relay adds inside a rescue beyond its payments: its length prefix and fixed part. */
+export const RESCUE_BYTES_PER_RELAY = 4 + RELAY_FIXED_BYTES;
 
 /** Bytes of a handover of `count` payments. */
 export function handoverBytes(count: number): number {
@@ -43,6 +58,11 @@ export function handoverBytes(count: number): number {
 /** Bytes of a relay of `count` payments. */
 export function relayBytes(count: number): number {
   return RELAY_FIXED_BYTES + count * PAYMENT_SIZE_BYTES;
+}
+
+/** Bytes of a rescue carrying relays of `relayBytesTotal` bytes in all, `relayCount` of them. */
+export function rescueBytes(relayCount: number, relayBytesTotal: number): number {
+  return RESCUE_FIXED_BYTES + 4 * relayCount + relayBytesTotal;
 }
 
 export interface Handover {
@@ -80,7 +100,64 @@ export interface Relay {
   readonly bytes: Uint8Array;
 }
 
-export type PeerMessage = Handover | Vote | Relay;
+export interface Held {
+  readonly type: "held";
+  readonly networkId: Uint8Array;
+  readonly sender: Uint8Array;
+  readonly window: number;
+  readonly sentAtMs: number;
+  readonly count: number;
+  readonly bytes: Uint8Array;
+}
+
+export interface Rescue {
+  readonly type: "rescue";
+  readonly networkId: Uint8Array;
+  readonly sender: Uint8Array;
+  readonly window: number;
+  readonly sentAtMs: number;
+  readonly baseWindow: number;
+  readonly baseHash: Uint8Array;
+  readonly hash: Uint8Array;
+  /** The alpha's relays, as sent (each parsed as a relay only by the receiver's coordinator). */
+  readonly relays: readonly Uint8Array[];
+  readonly bytes: Uint8Array;
+}
+
+export type PeerMessage = Handover | Vote | Relay | Held | Rescue;
+
+export function encodeHeld(m: Omit<Held, "type" | "bytes">, seed: Uint8Array): Uint8Array {
+  assert(Number.isSafeInteger(m.count) && m.count >= 0 && m.count <= 0xffff_ffff, `a held count is a u32, not ${m.count}`);
+  const out = new Uint8Array(HELD_BYTES);
+  const view = new DataView(out.buffer);
+  const o = writeHeader(view, out, HELD_TYPE, m);
+  view.setUint32(o, m.count, false);
+  return signInto(out, seed);
+}
+
+export function encodeRescue(m: Omit<Rescue, "type" | "bytes">, seed: Uint8Array, limits: PeerLimits): Uint8Array {
+  assert(m.relays.length <= limits.rescueRelaysMax, `a rescue carries at most ${limits.rescueRelaysMax} relays, not ${m.relays.length}`);
+  const total = m.relays.reduce((sum, r) => sum + r.length, 0);
+  const out = new Uint8Array(rescueBytes(m.relays.length, total));
+  assert(out.length <= limits.peerMessageBytesMax, `a rescue of ${out.length} bytes is over the peer message bound`);
+  const view = new DataView(out.buffer);
+  let o = writeHeader(view, out, RESCUE_TYPE, m);
+  view.setBigInt64(o, BigInt(m.baseWindow), false);
+  o += 8;
+  out.set(m.baseHash, o);
+  o += 32;
+  out.set(m.hash, o);
+  o += 32;
+  view.setUint32(o, m.relays.length, false);
+  o += 4;
+  for (const r of m.relays) {
+    view.setUint32(o, r.length, false);
+    o += 4;
+    out.set(r, o);
+    o += r.length;
+  }
+  return signInto(out, seed);
+}
 
 export function encodeRelay(m: Omit<Relay, "type" | "bytes">, seed: Uint8Array, limits: PeerLimits): Uint8Array {
   assert(m.payments.length <= limits.relayPaymentsMax, `a relay holds at most ${limits.relayPaymentsMax} payments, not ${m.payments.length}`);
@@ -240,6 +317,37 @@ export function parsePeerMessage(bytes: Uint8Array, networkId: Uint8Array, limit
     const payments: Uint8Array[] = new Array(count);
     for (let i = 0; i < count; i++) payments[i] = bytes.subarray(o + i * PAYMENT_SIZE_BYTES, o + (i + 1) * PAYMENT_SIZE_BYTES);
     return { ok: true, message: { type: "relay", networkId: messageNetworkId.slice(), sender, window, sentAtMs, first, payments, bytes } };
+  }
+  if (type === HELD_TYPE) {
+    if (bytes.length !== HELD_BYTES) return { ok: false, reason: `a held message is ${HELD_BYTES} bytes` };
+    const count = view.getUint32(o, false);
+    if (count > limits.capacity) return { ok: false, reason: `holds ${count} payments, more than the window's capacity of ${limits.capacity}` };
+    return { ok: true, message: { type: "held", networkId: messageNetworkId.slice(), sender, window, sentAtMs, count, bytes } };
+  }
+  if (type === RESCUE_TYPE) {
+    if (bytes.length < RESCUE_FIXED_BYTES) return { ok: false, reason: "rescue too short" };
+    const baseWindow = safeNumber(view.getBigInt64(o, false));
+    o += 8;
+    const baseHash = bytes.slice(o, o + 32);
+    o += 32;
+    const hash = bytes.slice(o, o + 32);
+    o += 32;
+    const count = view.getUint32(o, false);
+    o += 4;
+    if (baseWindow === null) return { ok: false, reason: "base window out of range" };
+    if (count > limits.rescueRelaysMax) return { ok: false, reason: `a rescue of ${count} relays, more than ${limits.rescueRelaysMax}` };
+    const end = bytes.length - SIGNATURE_BYTES;
+    const relays: Uint8Array[] = [];
+    for (let i = 0; i < count; i++) {
+      if (o + 4 > end) return { ok: false, reason: "rescue truncated" };
+      const length = view.getUint32(o, false);
+      o += 4;
+      if (length < RELAY_FIXED_BYTES || o + length > end) return { ok: false, reason: "a relay in the rescue has a bad length" };
+      relays.push(bytes.subarray(o, o + length));
+      o += length;
+    }
+    if (o !== end) return { ok: false, reason: "length does not match the relays" };
+    return { ok: true, message: { type: "rescue", networkId: messageNetworkId.slice(), sender, window, sentAtMs, baseWindow, baseHash, hash, relays, bytes } };
   }
   return { ok: false, reason: `unknown message type ${type}` };
 }
