@@ -5,6 +5,7 @@ import init from "./migrations/0000_init.sql" with { type: "text" };
 import removeZeroAccounts from "./migrations/0001_remove_zero_accounts.sql" with { type: "text" };
 import ownVotes from "./migrations/0002_own_votes.sql" with { type: "text" };
 import relays from "./migrations/0003_relays.sql" with { type: "text" };
+import stateHashLattice from "./migrations/0004_state_hash_lattice.sql" with { type: "text" };
 
 export interface Migration {
   readonly name: string;
@@ -16,6 +17,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { name: "0001_remove_zero_accounts", sql: removeZeroAccounts },
   { name: "0002_own_votes", sql: ownVotes },
   { name: "0003_relays", sql: relays },
+  { name: "0004_state_hash_lattice", sql: stateHashLattice },
 ];
 
 /** drizzle-kit separates statements with this marker. */

@@ -3,6 +3,8 @@
 //   ceiling  native Ed25519 verifies/s on one core (verifyNative, as the node calls it)
 //   udp      payments/s the compiled node accepts over UDP, durably committed
 //   http     payments/s the compiled node accepts over HTTP (POST /tx, octet-stream), durably committed
+//   handover from the beta's handover to the vote, 10k/100k payments over 10k/1M accounts
+//   statehash the lattice state hash: a leaf, a fold of N changed accounts, from scratch, per payment
 //   cluster  three compiled nodes on loopback (12 s windows, 3 s blackout), payers over UDP to the
 //            alpha of now for six windows: acknowledgement latency p50/p99 and sustained payments/s
 //            of wall time that end in an agreed checkpoint on all three (scripts/bench-cluster-client.ts)
@@ -47,6 +49,7 @@ import { toHex } from "../src/core/bytes.ts";
 import { signedPart } from "../src/core/payment.ts";
 import type { NetworkFile } from "../src/core/network.ts";
 import { describe, runHandover } from "./bench-handover.ts";
+import { runStateHash } from "./bench-state-hash.ts";
 import { freePort } from "../src/io/free-port.ts";
 import { benchPayers, checkAgainstNoble, hostBusyCpuMs, signPayments, type BenchPayer, type ClientReport, type ClusterClientReport } from "./bench-common.ts";
 
@@ -143,8 +146,14 @@ const SECTIONS: readonly Section[] = [
   { name: "udp", run: (ctx) => transportSection(ctx, "udp") },
   { name: "http", run: (ctx) => transportSection(ctx, "http") },
   { name: "handover", run: handoverSection },
+  { name: "statehash", run: stateHashSection },
   { name: "cluster", run: clusterSection },
 ];
+
+/** What the lattice state hash costs (scripts/bench-state-hash.ts); in process, no node. */
+async function stateHashSection(): Promise<Figure[]> {
+  return runStateHash().map((f) => ({ section: `statehash ${f.what}`, value: f.value, unit: f.unit, valid: true, details: [f.detail] }));
+}
 
 /**
  * From receiving the beta's handover to sending the vote, for windows of 10,000 and 100,000

@@ -6,11 +6,18 @@
 // commit (full disk, I/O error) leaves memory and disk as they were.
 //
 // Invariants, asserted where written and again where read back (open): every balance is a u32;
-// balances sum to the genesis total (nothing mints); the stored state hash equals the hash of the
-// balances; no account is at 0. An account exists only while its balance is above 0: the write that
-// takes it to 0 deletes its row and its cache entry (its payments stay), so paying dust to fresh keys
-// and back costs no lasting memory or disk, and every server holds the same set of accounts however
-// it got to the same balances (a window applied once, or applied, rolled back and applied again).
+// balances sum to the genesis total (nothing mints); no account is at 0.
+//
+// The state hash (src/core/state-hash.ts) is a pure function of the accounts table, so it is not
+// stored: open computes it from the rows and checks it against the last agreed checkpoint (the
+// payments after it undone); every committed balance change is recorded into it (install), to be
+// folded in when the hash is next asked for; a read-back after a failed write (reload) records where
+// the file differs from memory rather than start again.
+//
+// An account exists only while its balance is above 0: the write that takes it to 0 deletes its
+// row and its cache entry (its payments stay), so paying dust to fresh keys and back costs no
+// lasting memory or disk, and every server holds the same set of accounts however it got to the
+// same balances (a window applied once, or applied, rolled back and applied again).
 //
 // Storage faults (a full disk, an I/O error) are operating errors, not crashes: every write runs in
 // transact() or attempt(), which on any SQLite error make sure no transaction is left open, read
@@ -25,7 +32,7 @@ import { accounts, checkpoints, meta, ownVotes, payments, relays } from "../../d
 import { migrate } from "./migrate.ts";
 import { decideAgainstLedger, type LedgerDecision } from "../core/acceptance.ts";
 import { decodePayment, paymentId, signedPart, type Payment } from "../core/payment.ts";
-import { StateHash } from "../core/state-hash.ts";
+import { StateHash, stateHashOf } from "../core/state-hash.ts";
 import { bytesKey, sha256 } from "../core/bytes.ts";
 import { BALANCE_MAX, SUPPLY } from "../core/limits.ts";
 import type { Checkpoint, ConsensusLedger } from "../core/consensus/coordinator.ts";
@@ -72,7 +79,6 @@ export interface StoredPayment {
   readonly payment: Payment;
 }
 
-const META_STATE_HASH = "state_hash";
 /** SQLite page cache per ledger, KiB. */
 const CACHE_SIZE_KIB = 131_072;
 /** 16,384 pages of 4 KiB: a 64 MiB WAL at most between checkpoints. */
@@ -86,7 +92,25 @@ const JOURNAL_SIZE_LIMIT_BYTES = 2 * WAL_AUTOCHECKPOINT_PAGES * 4096;
 /** The probe's write: room for it means room for a commit group's pages, roughly (1 MiB). */
 const STORAGE_PROBE_BYTES = 1 << 20;
 const META_GENESIS_HASH = "genesis_hash";
+/**
+ * The state hash of the genesis balances: the base of window 0's handover. Written when the ledger
+ * is created; migration 0004 removed the one of the old hash, and open writes it again.
+ */
 const META_GENESIS_STATE_HASH = "genesis_state_hash";
+/**
+ * In a ledger from before the lattice hash: its newest checkpoint then (i64 BE). Checkpoints up to
+ * that window were agreed under the additive hash, so the accounts are not checked against them.
+ */
+const META_ADDITIVE_HASH_UPTO = "additive_hash_upto_window";
+const encodeWindow = (window: number): Buffer => {
+  const b = Buffer.alloc(8);
+  b.writeBigInt64BE(BigInt(window));
+  return b;
+};
+const decodeWindow = (b: Uint8Array): number => {
+  assertInvariant(b.length === 8, "a stored window is not 8 bytes");
+  return Number(Buffer.from(b).readBigInt64BE());
+};
 /** Agreed checkpoints kept on disk; older ones are pruned (their windows' payments stay). */
 export const CHECKPOINTS_KEPT = 16;
 /** This server's own votes kept on disk: more windows than a peer message may be behind (8). */
@@ -101,6 +125,14 @@ const idOf = (key: Key): Buffer => Buffer.from(key, "latin1");
 const asBuffer = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 /** The indexed lookup key of an id or account: its first 8 bytes as a signed 64-bit integer. */
 const lookupKey = (b: Uint8Array): bigint => new DataView(b.buffer, b.byteOffset, 8).getBigInt64(0, false);
+
+function* accountsOf(balances: ReadonlyMap<Key, number>): Iterable<readonly [Uint8Array, number]> {
+  for (const [key, balance] of balances) yield [idOf(key), balance] as const;
+}
+
+function* genesisBalances(genesis: ReadonlyMap<string, number>): Iterable<readonly [Uint8Array, number]> {
+  for (const [hex, balance] of genesis) yield [Buffer.from(hex, "hex"), balance] as const;
+}
 
 /** A stable digest of the genesis, independent of key order in the file. */
 export function genesisHash(genesis: ReadonlyMap<string, number>): Uint8Array {
@@ -130,6 +162,8 @@ function openDatabase(path: string): Database {
 export class Ledger implements ConsensusLedger {
   private balances = new Map<Key, number>();
   private stateHash: StateHash;
+  /** Committed balance changes since open: a cheap way to notice a change without hashing. */
+  private changes = 0;
   private readonly genesisTotal: number;
   private paymentCount: number;
   private latestWindowCache: number | null = null;
@@ -138,6 +172,8 @@ export class Ledger implements ConsensusLedger {
   /** The sum of every balance, kept as balances change (checked against a full sum on load). */
   private supply = 0;
   private closed = false;
+  /** The first load() computed the state hash from every account; later ones record differences. */
+  private loaded = false;
   /** Inside attempt(): a failed inner write leaves the rollback and the reload to attempt(). */
   private inAttempt = false;
   /** The last fault of the storage itself; writes are refused until probeStorage() clears it. */
@@ -207,25 +243,76 @@ export class Ledger implements ConsensusLedger {
   private initialise(genesis: ReadonlyMap<string, number>): void {
     const wanted = asBuffer(genesisHash(genesis));
     const stored = this.db.select().from(meta).where(eq(meta.key, META_GENESIS_HASH)).get();
-    if (stored === undefined) {
+    const created = stored === undefined;
+    if (created) {
       this.client.transaction(() => {
-        const hash = new StateHash();
         for (const [hex, balance] of genesis) {
           if (balance === 0) continue;
-          const id = Buffer.from(hex, "hex");
-          this.writeAccount(id, balance);
-          hash.change(id, 0, balance);
+          this.writeAccount(Buffer.from(hex, "hex"), balance);
         }
         this.putMeta.run({ key: META_GENESIS_HASH, value: wanted });
-        this.putMeta.run({ key: META_GENESIS_STATE_HASH, value: asBuffer(hash.bytes()) });
-        this.putMeta.run({ key: META_STATE_HASH, value: asBuffer(hash.bytes()) });
       })();
     } else if (!wanted.equals(stored.value)) {
       throw new GenesisMismatchError(
         "the data directory holds a ledger from a different genesis (another network file); use another --data directory",
       );
     }
+    const genesisStateHashStored = this.readMeta(META_GENESIS_STATE_HASH) !== undefined;
+    if (!created && !genesisStateHashStored) {
+      // A ledger from before the lattice hash: migration 0004 removed the old genesis state hash.
+      // It is computed again from the genesis (the same one: its digest matched above). Checkpoints
+      // agreed until now carry the old hash: load() cannot check the accounts against them.
+      const latest = this.db.select({ window: checkpoints.window }).from(checkpoints).orderBy(desc(checkpoints.window)).limit(1).get();
+      const hash = stateHashOf(genesisBalances(genesis)).bytes();
+      this.client.transaction(() => {
+        this.putMeta.run({ key: META_GENESIS_STATE_HASH, value: asBuffer(hash) });
+        if (latest !== undefined) this.putMeta.run({ key: META_ADDITIVE_HASH_UPTO, value: encodeWindow(latest.window) });
+      })();
+    }
     this.load();
+    if (created && !genesisStateHashStored) {
+      // A new ledger holds exactly the genesis: its hash is the genesis state hash. (Should this
+      // write not happen, the next open finds the key missing and computes it from the genesis.)
+      this.client.transaction(() => this.putMeta.run({ key: META_GENESIS_STATE_HASH, value: asBuffer(this.stateHash.bytes()) }))();
+    }
+  }
+
+  private readMeta(key: string): Buffer | undefined {
+    return this.db.select().from(meta).where(eq(meta.key, key)).get()?.value;
+  }
+
+  /**
+   * Checks, at open, that the accounts are the state of the last agreed checkpoint (or the
+   * genesis) plus the payments of the windows after it: the payments are undone in memory, for the
+   * accounts they touch, and the hash of the result must be the agreed one. Costs the payments
+   * after the checkpoint (two windows at most, as a rule) and two leaves per account they touch.
+   * What it catches: balances changed in the file with their sum kept, payments removed or added,
+   * a checkpoint's hash changed. Public for the simulator's tests, which hold it at any moment.
+   */
+  checkAgreedState(balances: ReadonlyMap<Key, number> = this.balances, hash: StateHash = this.stateHash): void {
+    const agreed = this.agreedOrNull();
+    if (agreed === null) return; // a ledger being created: its genesis state hash is written next
+    const additiveUpto = this.readMeta(META_ADDITIVE_HASH_UPTO);
+    if (additiveUpto !== undefined && agreed.window <= decodeWindow(additiveUpto)) return; // agreed under the old hash
+    const atAgreed = new Map<Key, number>();
+    const rows = this.client
+      .query<{ payer: Uint8Array; payee: Uint8Array; amount: number }, [number]>("SELECT payer, payee, amount FROM payments WHERE window > ?")
+      .iterate(agreed.window);
+    for (const row of rows) {
+      const payer = keyOf(row.payer);
+      const payee = keyOf(row.payee);
+      atAgreed.set(payee, (atAgreed.get(payee) ?? balances.get(payee) ?? 0) - row.amount);
+      atAgreed.set(payer, (atAgreed.get(payer) ?? balances.get(payer) ?? 0) + row.amount);
+    }
+    const h = hash.clone();
+    for (const [key, balance] of atAgreed) {
+      assertInvariant(balance >= 0 && balance <= BALANCE_MAX, `undoing the payments after window ${agreed.window} takes a balance out of u32`);
+      h.changeKey(key, balances.get(key) ?? 0, balance);
+    }
+    assertInvariant(
+      Buffer.from(h.bytes()).equals(Buffer.from(agreed.hash)),
+      `the state hash of the accounts, with the payments after window ${agreed.window} undone, is not the agreed one`,
+    );
   }
 
   /**
@@ -379,14 +466,16 @@ export class Ledger implements ConsensusLedger {
    * totals() need not walk the ledger (it is asked on every GET /status). Nothing mints: the sum
    * must still be the genesis total.
    */
-  private install(staged: ReadonlyMap<Key, number>, hash: StateHash): void {
+  private install(staged: ReadonlyMap<Key, number>): void {
     for (const [key, balance] of staged) {
-      this.supply += balance - (this.balances.get(key) ?? 0);
+      const before = this.balances.get(key) ?? 0;
+      this.supply += balance - before;
+      this.stateHash.changeKey(key, before, balance);
       // The row was deleted in the same transaction (writeAccount); the cache follows it.
       if (balance === 0) this.balances.delete(key);
       else this.balances.set(key, balance);
     }
-    this.stateHash = hash;
+    if (staged.size > 0) this.changes++;
     assertInvariant(this.supply === this.genesisTotal, `balances sum to ${this.supply}, genesis to ${this.genesisTotal}`);
   }
 
@@ -405,7 +494,6 @@ export class Ledger implements ConsensusLedger {
     // Built apart and swapped in at the end: a load that fails half way leaves memory as it was.
     const balances = new Map<Key, number>();
     let total = 0;
-    const hash = new StateHash();
     // Streamed with the raw statement: a million rows should not be materialised at once.
     for (const row of this.client.query<{ id: Uint8Array; balance: number }, []>("SELECT id, balance FROM accounts").iterate()) {
       assertInvariant(Number.isInteger(row.balance) && row.balance >= 0 && row.balance <= BALANCE_MAX, "a stored balance is not a u32");
@@ -417,16 +505,28 @@ export class Ledger implements ConsensusLedger {
       assertInvariant(row.balance !== 0, "a stored account is at balance 0 (an emptied account must be removed)");
       balances.set(keyOf(row.id), row.balance);
       total += row.balance;
-      hash.change(row.id, 0, row.balance);
     }
     assertInvariant(total === this.genesisTotal, `balances sum to ${total}, genesis to ${this.genesisTotal}`);
-    const stored = this.db.select().from(meta).where(eq(meta.key, META_STATE_HASH)).get();
-    assertInvariant(stored !== undefined && Buffer.from(hash.bytes()).equals(stored.value), "stored state hash differs from the balances");
     const paymentCount = this.client.query<{ n: number }, []>("SELECT count(*) AS n FROM payments").get()!.n;
     const latestWindow = this.readLatestWindow();
+    if (this.loaded) {
+      // A read-back after a failed write: memory's hash is that of memory's balances, so recording
+      // where the file differs gives the file's hash, at the cost of the accounts that differ (a
+      // resync that did not reach the agreed hash) instead of every leaf again.
+      for (const [key, balance] of balances) {
+        const before = this.balances.get(key) ?? 0;
+        if (before !== balance) this.stateHash.changeKey(key, before, balance);
+      }
+      for (const [key, before] of this.balances) if (!balances.has(key)) this.stateHash.changeKey(key, before, 0);
+    } else {
+      const hash = stateHashOf(accountsOf(balances));
+      this.checkAgreedState(balances, hash);
+      this.stateHash = hash;
+      this.loaded = true;
+    }
     this.balances = balances;
     this.supply = total;
-    this.stateHash = hash;
+    this.changes++;
     this.paymentCount = paymentCount;
     this.latestWindowCache = latestWindow;
     // Counted again from the file when next asked.
@@ -448,7 +548,6 @@ export class Ledger implements ConsensusLedger {
     const held = capacity === undefined ? 0 : this.windowPaymentCount(window);
     const heldMax = capacity ?? Infinity;
     const staged = new Map<Key, number>();
-    const hash = this.stateHash.clone();
     const decisions: LedgerDecision[] = [];
     let applied = 0;
     const balanceNow = (key: Key) => staged.get(key) ?? this.balances.get(key);
@@ -496,16 +595,13 @@ export class Ledger implements ConsensusLedger {
         assertInvariant(payerAfter >= 0 && payeeAfter <= BALANCE_MAX, "a payment would take a balance out of u32");
         staged.set(payerKey, payerAfter);
         staged.set(payeeKey, payeeAfter);
-        hash.change(payment.payer, payerBefore, payerAfter);
-        hash.change(payment.payee, payeeBefore, payeeAfter);
         applied++;
       }
       if (applied === 0) return;
       for (const [key, balance] of staged) this.writeAccount(idOf(key), balance);
-      this.putMeta.run({ key: META_STATE_HASH, value: asBuffer(hash.bytes()) });
     });
 
-    this.install(staged, hash);
+    this.install(staged);
     this.paymentCount += applied;
     assertInvariant(held + applied <= heldMax, `window ${window} would hold ${held + applied} payments, more than its capacity of ${heldMax}`);
     const counted = this.windowCounts.get(window);
@@ -589,8 +685,17 @@ export class Ledger implements ConsensusLedger {
     return { accounts: this.balances.size, payments: this.paymentCount, supply: this.supply, stateHash: this.stateHash.hex() };
   }
 
+  /** The state hash now: folds in the accounts changed since it was last asked (see state-hash.ts). */
   stateHashHex(): string {
     return this.stateHash.hex();
+  }
+
+  /**
+   * Counts committed changes of the balances (and read-backs from the file) since open: tells that
+   * the state changed without computing its hash (the storage monitor asks every 250 ms).
+   */
+  changeCount(): number {
+    return this.changes;
   }
 
   // ---- Consensus: batches, rollback, checkpoints -------------------------------------------
@@ -601,11 +706,16 @@ export class Ledger implements ConsensusLedger {
 
   /** The last agreed checkpoint; genesis (window -1) before any. */
   agreed(): Checkpoint {
+    const agreed = this.agreedOrNull();
+    assertInvariant(agreed !== null, "genesis state hash missing");
+    return agreed;
+  }
+
+  private agreedOrNull(): Checkpoint | null {
     const row = this.db.select().from(checkpoints).orderBy(desc(checkpoints.window)).limit(1).get();
     if (row) return { window: row.window, hash: new Uint8Array(row.hash), certificate: new Uint8Array(row.certificate) };
-    const genesis = this.db.select().from(meta).where(eq(meta.key, META_GENESIS_STATE_HASH)).get();
-    assertInvariant(genesis !== undefined, "genesis state hash missing");
-    return { window: -1, hash: new Uint8Array(genesis.value), certificate: new Uint8Array(0) };
+    const genesis = this.readMeta(META_GENESIS_STATE_HASH);
+    return genesis === undefined ? null : { window: -1, hash: new Uint8Array(genesis), certificate: new Uint8Array(0) };
   }
 
   /** Records that a majority agreed on `hash` after `window`; keeps the last CHECKPOINTS_KEPT. */
@@ -748,7 +858,6 @@ export class Ledger implements ConsensusLedger {
       .all();
     if (rows.length === 0) return 0;
     const staged = new Map<Key, number>();
-    const hash = this.stateHash.clone();
     const balanceNow = (key: Key) => staged.get(key) ?? this.balances.get(key) ?? 0;
     for (const row of rows) {
       const payerKey = keyOf(row.payer);
@@ -758,8 +867,6 @@ export class Ledger implements ConsensusLedger {
       assertInvariant(payeeBefore >= row.amount && payerBefore + row.amount <= BALANCE_MAX, "undoing a payment would take a balance out of u32");
       staged.set(payeeKey, payeeBefore - row.amount);
       staged.set(payerKey, payerBefore + row.amount);
-      hash.change(row.payee, payeeBefore, payeeBefore - row.amount);
-      hash.change(row.payer, payerBefore, payerBefore + row.amount);
     }
     this.transact("rollback", () => {
       this.client.run("DELETE FROM payments WHERE window > ?", [window]);
@@ -767,9 +874,8 @@ export class Ledger implements ConsensusLedger {
       // Undoing a payment can take its payee back to 0: writeAccount removes it, as applyGroup would
       // have had the payment never happened.
       for (const [key, balance] of staged) this.writeAccount(idOf(key), balance);
-      this.putMeta.run({ key: META_STATE_HASH, value: asBuffer(hash.bytes()) });
     });
-    this.install(staged, hash);
+    this.install(staged);
     this.paymentCount -= rows.length;
     this.latestWindowCache = this.readLatestWindow();
     return rows.length;

@@ -26,7 +26,7 @@ export const STORAGE_CHECK_INTERVAL_MS = 250;
  */
 export const WAL_CHECKPOINT_IDLE_MS = 5_000;
 
-export type StorageLedger = Pick<Ledger, "storageFailure" | "probeStorage" | "checkpointWal" | "totals">;
+export type StorageLedger = Pick<Ledger, "storageFailure" | "probeStorage" | "checkpointWal" | "changeCount">;
 
 export interface StorageStatus {
   readonly ok: boolean;
@@ -48,7 +48,8 @@ interface Failing {
 
 export class StorageMonitor {
   private failing: Failing | null = null;
-  private lastStateHash: string;
+  /** The ledger's change count when last looked at (not its hash: that would fold leaves every 250 ms). */
+  private lastChangeCount: number;
   private lastChangeMs: number;
   private checkpointedSinceChange = false;
   /** Probes run and WAL checkpoints done, for tests and metrics. */
@@ -60,7 +61,7 @@ export class StorageMonitor {
     private readonly clock: Clock,
     private readonly log: Logger,
   ) {
-    this.lastStateHash = ledger.totals().stateHash;
+    this.lastChangeCount = ledger.changeCount();
     this.lastChangeMs = clock.now();
   }
 
@@ -100,9 +101,9 @@ export class StorageMonitor {
       f.nextProbeMs = nowMs + Math.min(STORAGE_PROBE_MS_MAX, STORAGE_PROBE_MS_MIN * 2 ** Math.min(f.probes, 30));
       return;
     }
-    const hash = this.ledger.totals().stateHash;
-    if (hash !== this.lastStateHash) {
-      this.lastStateHash = hash;
+    const changes = this.ledger.changeCount();
+    if (changes !== this.lastChangeCount) {
+      this.lastChangeCount = changes;
       this.lastChangeMs = nowMs;
       this.checkpointedSinceChange = false;
     }

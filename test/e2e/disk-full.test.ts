@@ -6,7 +6,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { join } from "node:path";
 import { SUPPLY } from "../../src/core/limits.ts";
-import { toHex } from "../../src/core/bytes.ts";
+import { stateHashOf } from "../../src/core/state-hash.ts";
 import { freePort, signedPayment, tempDir, testKeyPair, waitFor } from "../support/helpers.ts";
 import { startBinaryNode, writeJson, type BinaryNode } from "../support/binary-node.ts";
 import { canMountTmpfs, mountTmpfs, type Tmpfs } from "../support/tmpfs.ts";
@@ -66,7 +66,9 @@ function readFile(path: string) {
     const payments = db.query<{ n: number }, []>("SELECT count(*) AS n FROM payments").get()!.n;
     const supply = db.query<{ s: number }, []>("SELECT sum(balance) AS s FROM accounts").get()!.s;
     const accounts = db.query<{ n: number }, []>("SELECT count(*) AS n FROM accounts").get()!.n;
-    const stateHash = toHex(db.query<{ value: Uint8Array }, []>("SELECT value FROM meta WHERE key = 'state_hash'").get()!.value);
+    // Not stored: the state hash is a pure function of the accounts table.
+    const rows = db.query<{ id: Uint8Array; balance: number }, []>("SELECT id, balance FROM accounts").all();
+    const stateHash = stateHashOf(rows.map((r) => [r.id, r.balance] as const)).hex();
     return { payments, accounts, supply, stateHash };
   } finally {
     db.close();

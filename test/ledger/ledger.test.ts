@@ -328,11 +328,35 @@ describe("tampering is detected on open", () => {
     }
   });
 
-  test("the stored state hash changed", () => {
+  test("the stored genesis state hash changed", () => {
     const t = fresh(genesis());
-    tamper(t, "UPDATE meta SET value = zeroblob(32) WHERE key = 'state_hash'");
+    tamper(t, "UPDATE meta SET value = zeroblob(32) WHERE key = 'genesis_state_hash'");
     expect(() => Ledger.open(t.path, { genesis: genesis(), nowMs: T0 })).toThrow(LedgerInvariantError);
     expect(() => Ledger.open(t.path, { genesis: genesis(), nowMs: T0 })).toThrow(/state hash/);
+  });
+
+  // The state hash is not stored: open checks the accounts against the last agreed checkpoint, with
+  // the payments after it undone.
+  test("after a checkpoint and payments beyond it, a reopen passes; a balance moved, a payment removed or a checkpoint's hash changed does not", () => {
+    const cases: [string, (t: TempLedger) => void][] = [
+      ["a balance moved", (t) => {
+        tamper(t, "UPDATE accounts SET balance = balance - 3 WHERE id = $id", { id: alice.publicKey });
+        tamper(t, "UPDATE accounts SET balance = balance + 3 WHERE id = $id", { id: bob.publicKey });
+      }],
+      ["a payment after the checkpoint removed", (t) => tamper(t, "DELETE FROM payments WHERE window = $w", { w: W + 1 })],
+      ["a payment moved into the checkpoint's window", (t) => tamper(t, "UPDATE payments SET window = $w WHERE window = $w1", { w: W, w1: W + 1 })],
+      ["the checkpoint's hash", (t) => tamper(t, "UPDATE checkpoints SET hash = zeroblob(32) WHERE window = $w", { w: W })],
+    ];
+    for (const [what, change] of cases) {
+      const t = fresh(genesis());
+      t.ledger.applyGroup([pay(alice, bob, 10)], W, T0);
+      t.ledger.recordAgreed(W, t.ledger.stateHashBytes(), new Uint8Array(0), T0);
+      t.ledger.applyGroup([pay(alice, carol, 7, T0 + 1), pay(bob, alice, 2, T0 + 2)], W + 1, T0);
+      const hash = t.ledger.stateHashHex();
+      expect(t.reopen().stateHashHex()).toBe(hash);
+      change(t);
+      expect(() => Ledger.open(t.path, { genesis: genesis(), nowMs: T0 }), what).toThrow(/state hash of the accounts, with the payments after window 42 undone/);
+    }
   });
 });
 
