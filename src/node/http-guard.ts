@@ -7,6 +7,7 @@ import { HTTP_HOST_LENGTH_MAX, HTTP_PEER_REQUESTS_IN_FLIGHT_PER_ADDRESS_MAX, HTT
 import type { Faults } from "./faults.ts";
 import { sendError } from "./http-errors.ts";
 import { clientAddressKey } from "./client-address-key.ts";
+import { publicCors } from "./http-cors.ts";
 
 /**
  * The status page's policy: its script and style sheet come from this node (GET /page/script.js,
@@ -34,7 +35,10 @@ export const securityHeaders: MiddlewareHandler = async (c, next) => {
   headers.set("referrer-policy", "no-referrer");
   // No site may frame the page (X-Frame-Options for browsers older than frame-ancestors).
   headers.set("x-frame-options", "DENY");
-  if ((headers.get("content-type") ?? "").startsWith("text/html")) headers.set("content-security-policy", HTML_CONTENT_SECURITY_POLICY);
+  // A page with a policy of its own (the wallet: it talks to every server) keeps it.
+  if ((headers.get("content-type") ?? "").startsWith("text/html") && !headers.has("content-security-policy")) {
+    headers.set("content-security-policy", HTML_CONTENT_SECURITY_POLICY);
+  }
 };
 
 // host[:port]: a DNS name or IPv4 address (letters, digits, dots, hyphens, underscores) or a
@@ -111,6 +115,8 @@ export function guardHttp(app: Hono, options: HttpGuardOptions): { readonly publ
   const publicBudget = new InFlightBudget(options.publicInFlightMax ?? HTTP_REQUESTS_IN_FLIGHT_PER_ADDRESS_MAX);
   const peerBudget = new InFlightBudget(options.peerInFlightMax ?? HTTP_PEER_REQUESTS_IN_FLIGHT_PER_ADDRESS_MAX);
   app.use("*", securityHeaders);
+  // Before the checks below, so that their refusals (OVERLOADED) are readable by a wallet too.
+  app.use("*", publicCors);
   app.use("*", async (c, next) => {
     const problem = requestProblem(c.req.url, c.req.header("host") ?? null);
     if (problem === null) return next();
