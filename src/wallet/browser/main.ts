@@ -68,7 +68,8 @@ const clockOffsetMs = (() => {
   const renderedMs = Number(root.dataset["nowMs"]);
   const navigation = performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming | undefined;
   if (!Number.isFinite(renderedMs) || navigation === undefined) return 0;
-  return renderedMs - (performance.timeOrigin + navigation.responseStart);
+  // Whole ms: a payment's timestamp is a whole number of ms.
+  return Math.round(renderedMs - (performance.timeOrigin + navigation.responseStart));
 })();
 const clock: Clock = { now: () => Date.now() + clockOffsetMs };
 
@@ -184,7 +185,7 @@ button("backup").addEventListener("click", () => {
   link.click();
   link.remove();
   setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
-  say("setup-message", `Backup downloaded as ${link.download}: keep it offline and safe. \`scryp\` reads it too (--seed).`, "info");
+  say("setup-message", `Backup downloaded as ${link.download}: keep it offline and safe. The scryp command reads it too (--seed FILE).`, "info");
 });
 
 button("show-seed").addEventListener("click", () => {
