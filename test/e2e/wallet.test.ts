@@ -35,6 +35,8 @@ let walletProcess: ReturnType<typeof Bun.spawn> | null = null;
 let dir: { path: string; cleanup: () => void };
 let networkPath: string;
 let localWalletUrl: string;
+/** Each flow's backup file and account, for the import test. */
+const backups = new Map<string, { path: string; account: string }>();
 
 /** 404 for an account or a payment a server does not hold is the API's answer, asked for on purpose. */
 const expectedNotFound = (url: string, status: number) => status === 404 && /\/(accounts|tx)\/[0-9a-f]{64}$/.test(new URL(url).pathname);
@@ -130,6 +132,7 @@ async function walletFlow(page: Page, label: string): Promise<void> {
   // The backup is the seed of that account, in the format `scryp --seed` reads.
   const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download backup (.seed)" }).click()]);
   const backupPath = join(dir.path, `${label}.seed`);
+  backups.set(label, { path: backupPath, account });
   await download.saveAs(backupPath);
   const backup = new Uint8Array(readFileSync(backupPath));
   expect(backup.length).toBe(32);
@@ -259,4 +262,30 @@ describe("wallet page in a browser", () => {
     expect(problems).toEqual([]);
     await context.close();
   }, 90_000);
+
+  test("another browser imports the backup (.seed file): the same account and balance", async () => {
+    const backup = backups.get("laptop");
+    expect(backup).toBeDefined();
+    const context = await browser!.newContext({ viewport: { width: 1280, height: 900 } });
+    const { page, problems } = await openPage(context, `${nodes[2]!.url}/wallet`, expectedNotFound);
+    await page.locator("#setup-new").waitFor({ state: "visible", timeout: 5_000 });
+    const form = page.locator("#import-form");
+    // A seed typed and a file chosen: which one was meant? Refused.
+    await form.getByLabel("Seed (64 hex digits)").fill("ab".repeat(32));
+    await form.getByLabel("or a .seed file").setInputFiles(backup!.path);
+    await form.getByLabel("Passphrase", { exact: true }).fill(PASSPHRASE);
+    await form.getByLabel("Passphrase again").fill(PASSPHRASE);
+    await page.getByRole("button", { name: "Import wallet" }).click();
+    await expectMessage(page, "import-message", /not both/);
+    await form.getByLabel("Seed (64 hex digits)").fill("");
+    await page.getByRole("button", { name: "Import wallet" }).click();
+    await page.locator("#setup-open").waitFor({ state: "visible", timeout: 10_000 });
+    expect(await page.textContent("#account-id")).toBe(backup!.account);
+    await waitForBalance(page, 750);
+    expect(await page.locator("#history-rows tr").count()).toBe(2);
+    expect(await page.isDisabled("#history-older")).toBe(true);
+    expect(await page.isDisabled("#history-newer")).toBe(true);
+    expect(problems).toEqual([]);
+    await context.close();
+  }, 30_000);
 });
