@@ -12,6 +12,7 @@ import { securityHeaders } from "../node/http-guard.ts";
 import { sendError } from "../node/http-errors.ts";
 import { createWalletPage } from "../wallet/wallet-page.tsx";
 import { systemClock } from "../core/clock.ts";
+import type { Network } from "../core/network.ts";
 import { VERSION, COMMIT } from "../version.ts";
 import { HTTP_IDLE_TIMEOUT_S } from "../core/limits.ts";
 
@@ -28,7 +29,7 @@ export class WalletServeError extends Error {
 }
 
 /** The wallet's local server: the page, and a refusal for a Host that is not this address (a DNS-rebinding page). */
-export function createLocalWallet(options: { network: ReturnType<typeof readNetworkFile>; port: number }): Hono {
+export function createLocalWallet(options: { network: Network; port: number }): Hono {
   const app = new Hono();
   const hosts = new Set([`${WALLET_HOST}:${options.port}`, `localhost:${options.port}`]);
   app.use("*", securityHeaders);

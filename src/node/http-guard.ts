@@ -1,7 +1,8 @@
 // What every HTTP request passes before any route: response headers that tell browsers not to
 // guess types, frame the page or leak the URL; a check that the request names a host and a path
-// (else Hono routes a bare path from the wrong offset); and a bound on requests in flight per client
-// address, with a separate budget for the servers' own /peer/ traffic.
+// (else Hono routes a bare path from the wrong offset); cross-origin access for wallets on the public
+// routes only (http-cors.ts); and a bound on requests in flight per client address, with a separate
+// budget for the servers' own /peer/ traffic.
 import type { Context, Hono, MiddlewareHandler } from "hono";
 import { HTTP_HOST_LENGTH_MAX, HTTP_PEER_REQUESTS_IN_FLIGHT_PER_ADDRESS_MAX, HTTP_REQUESTS_IN_FLIGHT_PER_ADDRESS_MAX } from "../core/limits.ts";
 import type { Faults } from "./faults.ts";

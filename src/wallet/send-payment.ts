@@ -5,7 +5,9 @@
 // NOT_ACCEPTING to a first transmission (nothing was taken). A lost answer is "uncertain": the
 // page then follows the payment (follow-payment.ts) and never signs another by itself.
 // fetch, sleep and the clock are passed in, so the tests drive it without a browser.
-import { buildPayment } from "../core/payment.ts";
+import { buildPayment, decodePayment } from "../core/payment.ts";
+import { assert } from "../core/assert.ts";
+import { equalBytes } from "../core/bytes.ts";
 import type { KeyPair } from "../core/keys.ts";
 import type { Clock } from "../core/clock.ts";
 import { acceptingWindowAt, nextAccepting } from "../core/schedule.ts";
@@ -90,6 +92,9 @@ export async function sendPayment(opts: SendOptions): Promise<SendResult> {
     }
     const timestampMs = opts.clock.now();
     const bytes = buildPayment({ timestampMs, amount: opts.amount, payee: opts.payee, payer: opts.keyPair.publicKey, payerSeed: opts.keyPair.seed });
+    // What is signed here is what the node reads: checked where it is built, as the node checks it where it parses.
+    const decoded = decodePayment(bytes);
+    assert(decoded !== null && decoded.amount === opts.amount && decoded.timestampMs === timestampMs && equalBytes(decoded.payer, opts.keyPair.publicKey) && equalBytes(decoded.payee, opts.payee), "the payment built is not the one meant");
     const sent: Sent = { id: paymentIdHex(bytes), server: server.address, timestampMs, window: acceptingWindowAt(timestampMs, schedule) };
     opts.onEvent({ kind: "sending", server: server.address, id: sent.id });
     let busyDelayMs = BUSY_RETRY_MS_FIRST;

@@ -105,6 +105,7 @@ async function adopt(seed: Uint8Array, passphrase: string, messageId: string, su
     sealed = record;
     keyPair = keyPairFromSeed(seed);
     say(messageId, "");
+    clearSecrets();
     opened();
   } catch (e) {
     say(messageId, `The wallet was not stored: ${(e as Error).message}`);
@@ -170,11 +171,18 @@ button("lock").addEventListener("click", () => {
   if (refreshTimer !== null) clearInterval(refreshTimer);
   refreshTimer = null;
   scanning?.stop();
-  element("seed-hex").textContent = "";
-  show("seed-box", false);
-  for (const id of ["create-passphrase", "create-passphrase-again", "import-seed", "import-passphrase", "import-passphrase-again", "unlock-passphrase", "import-file"]) input(id).value = "";
+  clearSecrets();
   showSetup();
 });
+
+/** No seed or passphrase is left in a field or on the page once it has been used. */
+function clearSecrets(): void {
+  element("seed-hex").textContent = "";
+  show("seed-box", false);
+  button("show-seed").textContent = "Show seed";
+  button("show-seed").setAttribute("aria-expanded", "false");
+  for (const id of ["create-passphrase", "create-passphrase-again", "import-seed", "import-passphrase", "import-passphrase-again", "unlock-passphrase", "import-file"]) input(id).value = "";
+}
 
 button("backup").addEventListener("click", () => {
   if (keyPair === null) return;
@@ -450,7 +458,8 @@ async function follow(net: WalletNetwork, sent: Exclude<SendResult, { kind: "ref
   }
   if (shown === null || shown === "found") {
     step(`Not settled by ${utcText(deadlineMs).slice(11)} UTC: look for it in the history later.`, "bad");
-    if (shown === null) setPayState("unknown");
+    // Acknowledged stays acknowledged; a payment never seen anywhere is unknown.
+    if (shown === null && sent.kind === "uncertain") setPayState("unknown");
   }
 }
 
