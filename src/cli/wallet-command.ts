@@ -44,7 +44,7 @@ export function createLocalWallet(options: { network: Network; port: number }): 
   return app;
 }
 
-export function walletCommand(argv: string[]): number | "running" {
+export async function walletCommand(argv: string[]): Promise<number | "running"> {
   const { values } = parse(argv, { network: { type: "string" }, port: { type: "string" } }, 0);
   if (values.help) return -1;
   const networkPath = values.network === undefined ? join(DEFAULT_DATA_DIR, NETWORK_FILE_NAME) : value(NonEmptySchema, values.network, "--network");
