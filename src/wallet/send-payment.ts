@@ -17,8 +17,14 @@ import { errorOf } from "../client/http-client.ts";
 import { paymentIdHex, toHex } from "./hex.ts";
 import type { WalletNetwork } from "./wallet-network.ts";
 
-/** NOT_ACCEPTING to a first transmission: the alpha is a moment from accepting, or clocks differ a little. Sign anew, a few times. */
-const NOT_ACCEPTING_RETRIES_MAX = 4;
+/**
+ * NOT_ACCEPTING to a first transmission: the alpha is a moment from accepting (it waits for the
+ * previous window's agreement, which can take a second or two on a busy network), or clocks differ
+ * a little. Nothing was taken, so sign anew every NOT_ACCEPTING_RETRY_MS, for up to 10 s (the
+ * schedule is asked again each time: past its period the next alpha is tried). A person waits
+ * better than a script, and a refusal here means paying again by hand.
+ */
+const NOT_ACCEPTING_RETRIES_MAX = 20;
 const NOT_ACCEPTING_RETRY_MS = 500;
 /** OVERLOADED / IN_PROGRESS: the same bytes again after this, doubling, while the timestamp is fresh. */
 const BUSY_RETRY_MS_FIRST = 250;

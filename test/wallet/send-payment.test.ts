@@ -70,9 +70,13 @@ describe("sendPayment", () => {
     expect(once.sent.length).toBe(2);
     expect(once.sent[0]!.tx).not.toBe(once.sent[1]!.tx);
     expect(r.timestampMs).toBe(windowStart + 1_500);
-    const always = run(Array.from({ length: 10 }, () => ({ status: 421, code: "NOT_ACCEPTING" })), windowStart + 1_000);
+    // Signed anew every 500 ms for 10 s at most, to whichever server the schedule names then.
+    const always = run(Array.from({ length: 30 }, () => ({ status: 421, code: "NOT_ACCEPTING" })), windowStart + 1_000);
     expect(await always.result).toMatchObject({ kind: "refused", code: "NOT_ACCEPTING", message: "the server says NOT_ACCEPTING" });
-    expect(always.sent.length).toBe(5);
+    expect(always.sent.length).toBe(21);
+    expect(new Set(always.sent.map((s) => s.tx)).size).toBe(21);
+    // 1 s into window k: until its blackout at 7 s the alpha of k (7401), then the next one (7402).
+    expect(new Set(always.sent.map((s) => s.url))).toEqual(new Set(["http://127.0.0.1:7401/tx", "http://127.0.0.1:7402/tx"]));
   });
 
   test("OVERLOADED or IN_PROGRESS: the very same bytes again while fresh; then refused (not queued) or uncertain (being checked)", async () => {
