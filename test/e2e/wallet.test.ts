@@ -2,7 +2,8 @@
 // compiled nodes: create a wallet, receive from the demo account through a payment request
 // (`scryp pay <uri>`), pay another account and see the payment agreed, reload and unlock with the
 // passphrase; on a phone (390 px, the page a node serves) and a laptop (1280 px, the page
-// `scryp wallet` serves). Bad input (a malformed seed, a wrong passphrase, a bad amount, payee or
+// `scryp wallet` serves); then a second browser imports the backup and pages through the history.
+// Bad input (a malformed seed, a wrong passphrase, a bad amount, payee or
 // request) gets a clear message and changes nothing. No console errors; screenshots in
 // test-artifacts/.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -285,6 +286,23 @@ describe("wallet page in a browser", () => {
     expect(await page.locator("#history-rows tr").count()).toBe(2);
     expect(await page.isDisabled("#history-older")).toBe(true);
     expect(await page.isDisabled("#history-newer")).toBe(true);
+
+    // Ten more payments in: the history pages, ten a page, newest first.
+    const paid = await Promise.all(
+      Array.from({ length: 10 }, () => runScryp(["pay", backup!.account, "1", "--network", networkPath, "--seed", "demo.seed", "--http"], dir.path)),
+    );
+    expect(paid.map((p) => p.exitCode)).toEqual(Array(10).fill(0));
+    await waitForBalance(page, 760);
+    await waitFor(async () => (await page.locator("#history-rows tr").count()) === 10 && !(await page.isDisabled("#history-older")), 10_000, "a full first page");
+    expect(await page.textContent("#history-page")).toBe("page 1");
+    await page.getByRole("button", { name: "Older" }).click();
+    await waitFor(async () => (await page.textContent("#history-page")) === "page 2", 10_000, "page 2");
+    expect(await page.locator("#history-rows tr").count()).toBe(2);
+    // The oldest two: the 1,000 received by request and the 250 paid.
+    expect((await page.locator("#history-rows tr .c-amount").allTextContents()).sort()).toEqual(["+1,000", "−250"]);
+    expect(await page.isDisabled("#history-older")).toBe(true);
+    await page.getByRole("button", { name: "Newer" }).click();
+    await waitFor(async () => (await page.textContent("#history-page")) === "page 1", 10_000, "page 1 again");
     expect(problems).toEqual([]);
     await context.close();
   }, 30_000);
