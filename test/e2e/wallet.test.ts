@@ -264,6 +264,22 @@ describe("wallet page in a browser", () => {
     await context.close();
   }, 90_000);
 
+  test("a page that is not a secure context (plain http under a name other than localhost) says why the wallet cannot open, and offers scryp wallet", async () => {
+    // wallet.test resolves to this machine, but is not loopback by name: no WebCrypto there.
+    const insecure = await launchChromium(["--host-resolver-rules=MAP wallet.test 127.0.0.1"]);
+    try {
+      const context = await insecure.newContext();
+      const { page, problems } = await openPage(context, `http://wallet.test:${nodes[0]!.port}/wallet`);
+      await page.locator("#unsupported").waitFor({ state: "visible", timeout: 5_000 });
+      expect(await page.getByRole("alert").filter({ hasText: "not in a secure context" }).textContent()).toContain("scryp wallet");
+      expect(await page.isVisible("#setup-new")).toBe(false);
+      expect(await page.isVisible("#setup-loading")).toBe(false);
+      expect(problems).toEqual([]);
+    } finally {
+      await insecure.close();
+    }
+  }, 30_000);
+
   test("another browser imports the backup (.seed file): the same account and balance", async () => {
     const backup = backups.get("laptop");
     expect(backup).toBeDefined();

@@ -26,10 +26,10 @@ async function ensureChromium(): Promise<void> {
   }
 }
 
-/** Installs Chromium when missing, then starts it (with a fresh, empty profile of its own). */
-export async function launchChromium(): Promise<Browser> {
+/** Installs Chromium when missing, then starts it (with a fresh, empty profile of its own), with `extraArgs` after the usual flags. */
+export async function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
   await ensureChromium();
-  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 30_000 });
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, ...extraArgs], timeout: 30_000 });
 }
 
 export interface OpenedPage {
