@@ -1,6 +1,7 @@
 // `bun run build`: compiles the single executable dist/scryp for this platform, with the version
 // and the git commit baked in. The SQL migrations are imported as text, so nothing else ships.
 // The verification worker is a second entrypoint: Bun bundles worker files only when listed.
+// The wallet page's browser script is bundled in by a macro (src/wallet/bundle-macro.ts).
 import { $ } from "bun";
 
 const commit = (await $`git rev-parse --short=12 HEAD`.nothrow().quiet()).stdout.toString().trim() || "unknown";

@@ -13,6 +13,7 @@ Commands:
   status    show the network now: window, alpha, beta, agreement, each server
   request   print a payment request (scryp: URI and QR code) for your account
   devnet    run a whole network on this machine (N nodes on loopback) to try scryp out
+  wallet    serve the wallet page from this machine (127.0.0.1), for a browser
 
 Options:
   --version  print the version and the git commit
@@ -156,5 +157,15 @@ again with the same DIR resumes that network; a flag that contradicts it is an e
                   tolerance (skew) is min(5s, (blackout - 1ms) / 2), so blackout > 2 × skew
   --dir DIR       the devnet's directory (default: scryp-devnet)
   --port N        base port: node k listens on N + k - 1 (default: 7400)
+`,
+  wallet: `Usage: scryp wallet [--network FILE] [--port N]
+
+Serves the wallet page (the one every node serves at /wallet) from this machine, on 127.0.0.1
+only, and prints its address. The page runs in the browser: the seed is made or imported there and
+kept there, encrypted under a passphrase; it talks to the network's servers directly. A browser
+keeps the wallet per address: use the same port to find it again. Ctrl-C stops it.
+
+  --network FILE  the network file (default: scryp-data/network.json)
+  --port N        port to serve on (default: 7480)
 `,
 };

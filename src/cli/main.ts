@@ -7,6 +7,7 @@ import { keygenCommand, payCommand, balanceCommand } from "./client-commands.ts"
 import { historyCommand, txCommand, statusCommand, requestCommand } from "./query-commands.ts";
 import { JSON_COMMANDS, errorDocument, jsonRequested } from "./output.ts";
 import { devnetCommand } from "./devnet-command.ts";
+import { walletCommand, WalletServeError } from "./wallet-command.ts";
 import { VERSION, COMMIT } from "../version.ts";
 import { NetworkFileError } from "../core/network.ts";
 import { SeedFileError } from "../io/seed-file.ts";
@@ -25,6 +26,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number | "running"> |
   status: statusCommand,
   request: requestCommand,
   devnet: devnetCommand,
+  wallet: walletCommand,
 };
 
 /** Errors the user can act on: printed as one plain line, exit 1, with the code --json gives them. Anything else is a bug. */
@@ -35,6 +37,7 @@ const OPERATING_ERRORS: [new (...args: never[]) => Error, string][] = [
   [GenesisMismatchError, "GENESIS_MISMATCH"],
   [UnreachableError, "UNREACHABLE"],
   [DataDirLockedError, "DATA_DIR_LOCKED"],
+  [WalletServeError, "WALLET_START"],
 ];
 
 async function main(argv: string[]): Promise<number | "running"> {

@@ -1,9 +1,10 @@
 // What the client commands ask each server (GET /status, /tx/:id, /accounts/:id/transactions),
 // read with valibot: a server that answers something else is reported as an error of that
 // server, never believed. One function a route; no decisions here (those are pure, beside).
+// No Node or Bun APIs: the browser wallet (src/wallet/) asks the servers with these too.
 import * as v from "valibot";
 import { errorOf, requestJson } from "./http-client.ts";
-import { httpBase } from "./target.ts";
+import { httpBase } from "../core/network.ts";
 import type { Clock } from "../core/clock.ts";
 
 const Hex64 = v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/));
@@ -34,6 +35,9 @@ const StoredPaymentSchema = v.object({
   payer: Hex64,
   window: Whole,
   acceptedAt: Whole,
+  // Finality is not built yet (another issue adds it): read when a server reports it, so a client
+  // shows "final" exactly when servers say so, and nothing before. Absent today.
+  final: v.optional(v.boolean()),
 });
 export type StoredPaymentAnswer = v.InferOutput<typeof StoredPaymentSchema>;
 

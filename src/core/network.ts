@@ -239,6 +239,6 @@ export function serverIndex(network: Network, keyHex: string): number {
 }
 
 /** The schedule a network runs (core/schedule.ts): its servers' count, interval and blackout. */
-export function scheduleOf(network: Pick<Network, "servers" | "intervalMs" | "blackoutMs">): ScheduleParams {
+export function scheduleOf(network: { readonly servers: readonly unknown[]; readonly intervalMs: number; readonly blackoutMs: number }): ScheduleParams {
   return { serverCount: network.servers.length, intervalMs: network.intervalMs, blackoutMs: network.blackoutMs };
 }

@@ -1,12 +1,14 @@
 // What every HTTP request passes before any route: response headers that tell browsers not to
 // guess types, frame the page or leak the URL; a check that the request names a host and a path
-// (else Hono routes a bare path from the wrong offset); and a bound on requests in flight per client
-// address, with a separate budget for the servers' own /peer/ traffic.
+// (else Hono routes a bare path from the wrong offset); cross-origin access for wallets on the public
+// routes only (http-cors.ts); and a bound on requests in flight per client address, with a separate
+// budget for the servers' own /peer/ traffic.
 import type { Context, Hono, MiddlewareHandler } from "hono";
 import { HTTP_HOST_LENGTH_MAX, HTTP_PEER_REQUESTS_IN_FLIGHT_PER_ADDRESS_MAX, HTTP_REQUESTS_IN_FLIGHT_PER_ADDRESS_MAX } from "../core/limits.ts";
 import type { Faults } from "./faults.ts";
 import { sendError } from "./http-errors.ts";
 import { clientAddressKey } from "./client-address-key.ts";
+import { publicCors } from "./http-cors.ts";
 
 /**
  * The status page's policy: its script and style sheet come from this node (GET /page/script.js,
@@ -34,7 +36,10 @@ export const securityHeaders: MiddlewareHandler = async (c, next) => {
   headers.set("referrer-policy", "no-referrer");
   // No site may frame the page (X-Frame-Options for browsers older than frame-ancestors).
   headers.set("x-frame-options", "DENY");
-  if ((headers.get("content-type") ?? "").startsWith("text/html")) headers.set("content-security-policy", HTML_CONTENT_SECURITY_POLICY);
+  // A page with a policy of its own (the wallet: it talks to every server) keeps it.
+  if ((headers.get("content-type") ?? "").startsWith("text/html") && !headers.has("content-security-policy")) {
+    headers.set("content-security-policy", HTML_CONTENT_SECURITY_POLICY);
+  }
 };
 
 // host[:port]: a DNS name or IPv4 address (letters, digits, dots, hyphens, underscores) or a
@@ -111,6 +116,8 @@ export function guardHttp(app: Hono, options: HttpGuardOptions): { readonly publ
   const publicBudget = new InFlightBudget(options.publicInFlightMax ?? HTTP_REQUESTS_IN_FLIGHT_PER_ADDRESS_MAX);
   const peerBudget = new InFlightBudget(options.peerInFlightMax ?? HTTP_PEER_REQUESTS_IN_FLIGHT_PER_ADDRESS_MAX);
   app.use("*", securityHeaders);
+  // Before the checks below, so that their refusals (OVERLOADED) are readable by a wallet too.
+  app.use("*", publicCors);
   app.use("*", async (c, next) => {
     const problem = requestProblem(c.req.url, c.req.header("host") ?? null);
     if (problem === null) return next();

@@ -20,6 +20,7 @@ import type { Coordinator, Effect } from "../core/consensus/coordinator.ts";
 import { createPeerApi } from "./peer-api.ts";
 import { PeerLink } from "./peer-link.ts";
 import { createStatusPage } from "./status-page.tsx";
+import { createWalletPage } from "../wallet/wallet-page.tsx";
 import { PeerClocks } from "./peer-clock.ts";
 import { metricsHandler } from "./metrics.ts";
 import type { Logger } from "./log.ts";
@@ -187,6 +188,7 @@ async function startLocked(config: NodeConfig, keyPair: { seed: Uint8Array; publ
       peerClocks,
     }),
   );
+  app.route("/", createWalletPage({ network, clock, version: `${VERSION} (${COMMIT})`, servedBy: `node ${keyHex.slice(0, 8)}… (${network.servers[index]!.address})` }));
   app.get("/metrics", metricsHandler({ version: VERSION, commit: COMMIT, intake, coordinator, peers, ledger, faults, storage }));
   let http: ReturnType<typeof Bun.serve>;
   let udp: Awaited<ReturnType<typeof startUdpServer>>;

@@ -270,7 +270,7 @@ const Page: FC<{ view: LiveView; account: AccountView | null; query: string; ass
       <footer class="muted">
         scryp {view.version} · {view.network.servers.length} server(s) · windows of {seconds(view.network.intervalMs)}, blackout{" "}
         {seconds(view.network.blackoutMs)}, skew ±{seconds(view.network.skewMs)} · JSON: <a href="/status">/status</a> ·{" "}
-        <a href="/status/peers">/status/peers</a> · <a href="/payments/recent">/payments/recent</a> · <a href="/network">/network</a>
+        <a href="/status/peers">/status/peers</a> · <a href="/payments/recent">/payments/recent</a> · <a href="/network">/network</a> · <a href="/wallet">wallet</a>
       </footer>
       <script src={`/page/script.js?v=${assetVersion}`} />
     </body>

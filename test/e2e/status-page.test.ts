@@ -7,55 +7,28 @@
 // Chromium is installed by scripts/install-chromium.sh when /usr/bin/chromium is missing (root
 // and apt-get needed); if that fails, the test fails and says why.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { $ } from "bun";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
-import { ROOT, freePort, tempDir, testKeyPair, waitFor } from "../support/helpers.ts";
+import type { Browser } from "playwright-core";
+import { freePort, tempDir, testKeyPair, waitFor } from "../support/helpers.ts";
+import { ARTIFACTS, INSTALL_TIMEOUT_MS, launchChromium, openPage } from "../support/browser.ts";
 import { runScryp, startBinaryNode, startSoloNode, writeJson, type BinaryNode } from "../support/binary-node.ts";
 import { HEX64, writeSeed } from "./e2e-support.ts";
 import { SUPPLY } from "../../src/core/limits.ts";
 import { toHex } from "../../src/core/bytes.ts";
 import { HTML_CONTENT_SECURITY_POLICY } from "../../src/node/http-guard.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const ARTIFACTS = join(ROOT, "test-artifacts");
-/** apt-get update and install of chromium: about a minute on a good day. */
-const INSTALL_TIMEOUT_MS = 600_000;
 /** The page refreshes every 2 s; a payment must show within a few refreshes. */
 const PAGE_UPDATE_TIMEOUT_MS = 10_000;
-/** The flags a closed, root-run machine needs (see .library notes): no sandbox, no background calls home. */
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 const ACCEPTED = /^accepted: payment ([0-9a-f]{64}) /m;
 
 let browser: Browser | null = null;
 const dirs: { cleanup: () => void }[] = [];
 const nodes: BinaryNode[] = [];
 
-async function ensureChromium(): Promise<void> {
-  if (existsSync(CHROMIUM)) return;
-  const result = await $`bash ${join(ROOT, "scripts", "install-chromium.sh")}`.nothrow().quiet();
-  if (result.exitCode !== 0 || !existsSync(CHROMIUM)) {
-    throw new Error(
-      `the status page test needs Chromium at ${CHROMIUM}, and scripts/install-chromium.sh could not install it ` +
-        `(exit ${result.exitCode}):\n${result.stderr.toString().slice(-2000)}${result.stdout.toString().slice(-1000)}`,
-    );
-  }
-}
-
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
-  await ensureChromium();
-  // Playwright starts it with a fresh, empty profile (its own temporary --user-data-dir).
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 30_000 });
+  browser = await launchChromium();
 }, INSTALL_TIMEOUT_MS);
 
 afterAll(async () => {
@@ -63,23 +36,6 @@ afterAll(async () => {
   await Promise.all(nodes.map((n) => n.kill("SIGKILL")));
   for (const d of dirs) d.cleanup();
 });
-
-/** A page that records every console error (a Content-Security-Policy violation is one), uncaught exception and failed request. */
-async function openPage(context: BrowserContext, url: string): Promise<{ page: Page; problems: string[]; headers: Record<string, string> }> {
-  const page = await context.newPage();
-  const problems: string[] = [];
-  page.on("console", (m) => {
-    if (m.type() === "error" || m.type() === "warning") problems.push(`console ${m.type()}: ${m.text()}`);
-  });
-  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
-  page.on("requestfailed", (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ""}`));
-  page.on("response", (r) => {
-    if (r.status() >= 400) problems.push(`HTTP ${r.status()} for ${r.url()}`);
-  });
-  const response = await page.goto(url, { waitUntil: "load" });
-  expect(response?.status()).toBe(200);
-  return { page, problems, headers: response!.headers() };
-}
 
 async function statusOf(url: string): Promise<any> {
   const r = await fetch(`${url}/status`, { signal: AbortSignal.timeout(2_000) });
