@@ -163,6 +163,9 @@ async function sendUdp(bytes: Uint8Array, server: Server, opts: PayOptions): Pro
       busyDelayMs *= 2;
       continue;
     }
+    // Taken by that server, but its window closed before a majority held it: whether a majority
+    // kept it is the network's to say (a rescue may have), never a reason to sign again at once.
+    if (reply.code === "NOT_KEPT") return { kind: "uncertain", detail: `server ${server.address} answered NOT_KEPT: its window closed before a majority of the servers held the payment` };
     if ((reply.code === "NOT_ACCEPTING" || reply.code === "WINDOW_FULL") && !firstTransmission) {
       // An earlier copy may have been taken just before the gate closed (or the window filled): a
       // current node would have said "accepted" then, but a reply can also be reordered. Ask

@@ -120,6 +120,8 @@ export async function sendPayment(opts: SendOptions): Promise<SendResult> {
         busyDelayMs *= 2;
         continue;
       }
+      // Taken, but its window closed before a majority held it: only the network can say now.
+      if (code === "NOT_KEPT") return { kind: "uncertain", ...sent, detail: `${server.address} answered NOT_KEPT: its window closed before a majority of the servers held the payment` };
       if (code === "NOT_ACCEPTING" && transmission === 1 && notAccepting < NOT_ACCEPTING_RETRIES_MAX) break;
       // NOT_ACCEPTING or WINDOW_FULL after a retransmission: an earlier copy may have been taken.
       if ((code === "NOT_ACCEPTING" || code === "WINDOW_FULL") && transmission > 1) return { kind: "uncertain", ...sent, detail: `${server.address} answered ${code} after ${transmission} transmissions` };

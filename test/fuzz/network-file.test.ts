@@ -93,7 +93,9 @@ function mutateFile(fuzz: Fuzz, file: Record<string, unknown>): unknown {
       if (typeof node !== "object" || node === null) break;
       const keys = Object.keys(node);
       if (keys.length === 0) break;
-      const next = (node as Record<string, unknown>)[fuzz.pick(keys)];
+      // Own properties only: `x["__proto__"]` of an object whose own one was deleted is
+      // Object.prototype, and a mutation there pollutes every object of the process.
+      const next = Object.getOwnPropertyDescriptor(node, fuzz.pick(keys))?.value;
       if (typeof next !== "object" || next === null) break;
       node = next;
     }
@@ -120,7 +122,7 @@ function mutateFile(fuzz: Fuzz, file: Record<string, unknown>): unknown {
       }
       case 4:
         if (fuzz.chance(0.1)) root = JSON.parse(randomJson(fuzz, 2));
-        else setOwn(container, existing, [container[existing]]);
+        else setOwn(container, existing, [Object.getOwnPropertyDescriptor(container, existing)?.value]);
         break;
       default:
         setOwn(container, existing, JSON.parse(randomJson(fuzz, 2)));
