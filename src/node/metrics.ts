@@ -71,6 +71,12 @@ export interface MetricsSnapshot {
   readonly resyncs: number;
   /** Handovers that arrived after this server's "no batch" deadline (a link slower than the blackout). */
   readonly lateHandovers: number;
+  /** Windows whose handover did not come that this server rescued (sent the batch of). */
+  readonly rescues: number;
+  /** Payments committed here, waiting until a majority of the servers holds them. */
+  readonly awaitingMajority: number;
+  /** Relays not sent because the peer had too many of this server's requests in flight. */
+  readonly relaysDropped: number;
   /** Requests to peers that failed (refused, timed out, non-2xx). */
   readonly peerRequestsFailed: number;
   /** Messages from peers this server rejected (bad signature, unknown sender, malformed). */
@@ -95,13 +101,14 @@ export interface MetricsSources {
   readonly intake: {
     readonly stats: { readonly accepted: number; readonly rejected: ReadonlyMap<ErrorCode, number>; readonly groupPayments: Histogram; readonly commitSeconds: Histogram };
     readonly pendingCount: number;
+    readonly awaitingCount?: number;
   };
   readonly coordinator: {
-    readonly counters: { readonly agreed: number; readonly rollbacks: number; readonly resyncs: number; readonly peerRejected: number; readonly lateHandovers?: number };
+    readonly counters: { readonly agreed: number; readonly rollbacks: number; readonly resyncs: number; readonly peerRejected: number; readonly lateHandovers?: number; readonly rescues?: number };
     readonly agreed: { readonly window: number };
     readonly isSyncing: boolean;
   };
-  readonly peers: { readonly peerErrors: number };
+  readonly peers: { readonly peerErrors: number; readonly relaysDropped?: number };
   readonly ledger: { totals(): { readonly accounts: number; readonly payments: number; readonly supply: number } };
   readonly faults?: { snapshot(): ReadonlyMap<FaultKind, number> };
   readonly storage?: { readonly ok: boolean; freeBytes(): number | null };
@@ -120,6 +127,9 @@ export function readMetrics(s: MetricsSources): MetricsSnapshot {
     rollbacks: s.coordinator.counters.rollbacks,
     resyncs: s.coordinator.counters.resyncs,
     lateHandovers: s.coordinator.counters.lateHandovers ?? 0,
+    rescues: s.coordinator.counters.rescues ?? 0,
+    awaitingMajority: s.intake.awaitingCount ?? 0,
+    relaysDropped: s.peers.relaysDropped ?? 0,
     peerRequestsFailed: s.peers.peerErrors,
     peerMessagesRejected: s.coordinator.counters.peerRejected,
     pendingPayments: s.intake.pendingCount,
@@ -209,6 +219,9 @@ export function formatMetrics(m: MetricsSnapshot): string {
   family(lines, "scryp_windows_agreed_total", "counter", "Windows whose consensus this server recorded at its own state.", [sample("scryp_windows_agreed_total", {}, m.windowsAgreed)]);
   family(lines, "scryp_rollbacks_total", "counter", "Returns to the last checkpoint after a window found no majority.", [sample("scryp_rollbacks_total", {}, m.rollbacks)]);
   family(lines, "scryp_late_handovers_total", "counter", "Handovers that arrived after the deadline (raise blackout, or fix the link).", [sample("scryp_late_handovers_total", {}, m.lateHandovers)]);
+  family(lines, "scryp_rescues_total", "counter", "Windows whose handover did not come that this server rescued from the relays a majority hold.", [sample("scryp_rescues_total", {}, m.rescues)]);
+  family(lines, "scryp_payments_awaiting_majority", "gauge", "Payments committed here whose payers wait until a majority of the servers holds them.", [sample("scryp_payments_awaiting_majority", {}, m.awaitingMajority)]);
+  family(lines, "scryp_relays_dropped_total", "counter", "Relays not sent because the peer had too many requests of this server in flight (resent later).", [sample("scryp_relays_dropped_total", {}, m.relaysDropped)]);
   family(lines, "scryp_resyncs_total", "counter", "Agreed ledgers installed from peers because this server's state differed.", [sample("scryp_resyncs_total", {}, m.resyncs)]);
   family(lines, "scryp_peer_errors_total", "counter", "Peer faults: requests to peers that failed, and messages from peers that were rejected.", [
     sample("scryp_peer_errors_total", { kind: "request_failed" }, m.peerRequestsFailed),

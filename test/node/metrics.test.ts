@@ -80,6 +80,9 @@ function snapshot(overrides: Partial<MetricsSnapshot> = {}): MetricsSnapshot {
     rollbacks: 1,
     resyncs: 2,
     lateHandovers: 0,
+    rescues: 1,
+    awaitingMajority: 7,
+    relaysDropped: 2,
     peerRequestsFailed: 4,
     peerMessagesRejected: 5,
     pendingPayments: 6,
@@ -96,6 +99,12 @@ function snapshot(overrides: Partial<MetricsSnapshot> = {}): MetricsSnapshot {
 }
 
 describe("formatMetrics", () => {
+  test("the replication stream's figures: rescues, payments awaiting a majority, relays dropped", () => {
+    const text = formatMetrics(snapshot());
+    expect(text).toContain("\nscryp_rescues_total 1\n");
+    expect(text).toContain("\nscryp_payments_awaiting_majority 7\n");
+    expect(text).toContain("\nscryp_relays_dropped_total 2\n");
+  });
   test("every line is a valid Prometheus line; every family has HELP and TYPE; names are scryp_", () => {
     const text = formatMetrics(snapshot());
     const families = parsePrometheusText(text); // throws on any invalid line
