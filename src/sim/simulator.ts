@@ -475,8 +475,8 @@ export class Simulation {
   }
 
   /**
-   * Windows during which, at some instant, no strict majority of the servers was up and able to
-   * reach each other (crashes and partitions together). The protocol promises that an acknowledged
+   * Windows during which, at some instant, no strict majority of the servers was up, not catching
+   * up, and able to reach each other (crashes, resyncs and partitions together). The protocol promises that an acknowledged
    * payment is kept when one server fails (a minority); beyond, a window may roll back.
    */
   readonly windowsWithoutMajority = new Set<number>();
@@ -485,7 +485,8 @@ export class Simulation {
     const p = this.partitionGroups !== null && this.nowMs < this.partitionGroups.untilMs ? this.partitionGroups : null;
     const sizes = new Map<number, number>();
     for (const s of this.servers) {
-      if (!s.up) continue;
+      // A server catching up (resyncing) holds no base to vote on: not one of a working majority.
+      if (!s.up || s.coordinator.isSyncing) continue;
       const g = p === null ? 0 : p.groupOf[s.index]!;
       sizes.set(g, (sizes.get(g) ?? 0) + 1);
     }
