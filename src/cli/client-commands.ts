@@ -9,7 +9,7 @@ import { askAllBalances, balanceTally, type ServerAnswer } from "../client/balan
 import { isPaymentRequestText, parsePaymentRequest } from "../core/payment-request.ts";
 import { JSON_OPTION, Output } from "./output.ts";
 import { loadTarget, resolveNetwork, type Target } from "../client/target.ts";
-import { waitForConfirmation } from "../client/confirm.ts";
+import { waitForConfirmation, waitForFinal } from "../client/confirm.ts";
 
 /** --wait gives up after this many windows: consensus normally comes within one. */
 const CONFIRM_WINDOWS_MAX = 3;
@@ -57,7 +57,24 @@ function payeeAndAmount(positionals: string[]): { payeeHex: string; amount: numb
   return { payeeHex: value(KeyHexSchema, positionals[0], "PAYEE"), amount: value(AmountSchema, positionals[1], "AMOUNT") };
 }
 
-export async function payCommand(argv: string[]): Promise<number> {
+/** `--wait final` (or `--wait=final`): taken out of argv before parsing, since --wait alone takes no value. */
+function takeWaitFinal(argv: string[]): { argv: string[]; waitFinal: boolean } {
+  const out = [...argv];
+  const eq = out.indexOf("--wait=final");
+  if (eq >= 0) {
+    out.splice(eq, 1, "--wait");
+    return { argv: out, waitFinal: true };
+  }
+  const at = out.indexOf("--wait");
+  if (at >= 0 && out[at + 1] === "final") {
+    out.splice(at + 1, 1);
+    return { argv: out, waitFinal: true };
+  }
+  return { argv: out, waitFinal: false };
+}
+
+export async function payCommand(rawArgv: string[]): Promise<number> {
+  const { argv, waitFinal } = takeWaitFinal(rawArgv);
   const { values, positionals } = parse(argv, { ...TARGET_OPTIONS, http: { type: "boolean" }, wait: { type: "boolean" } }, 2);
   if (values.help) return -1;
   const o = new Output(values.json === true);
@@ -99,7 +116,20 @@ export async function payCommand(argv: string[]): Promise<number> {
   const confirmation = await waitForConfirmation(network, result.id, result.timestampMs, CONFIRM_WINDOWS_MAX * network.intervalMs);
   if (confirmation.kind === "confirmed") {
     o.line(`confirmed: ${confirmation.servers} of ${confirmation.of} servers hold it in an agreed checkpoint`);
-    o.document({ status: "confirmed", ...accepted, servers: confirmation.servers, of: confirmation.of });
+    // Final: agreed by a quorum that one faulty server cannot fake (PROTOCOL §7 step 9). Plain
+    // --wait says whether it is yet; --wait final waits for it.
+    const finality = await waitForFinal(network, result.timestampMs, waitFinal ? CONFIRM_WINDOWS_MAX * network.intervalMs : 0);
+    if (finality.kind === "final") {
+      o.line(`final: ${finality.servers} of ${finality.of} servers report its window final`);
+      o.document({ status: waitFinal ? "final" : "confirmed", ...accepted, servers: confirmation.servers, of: confirmation.of, final: true });
+      return 0;
+    }
+    if (waitFinal) {
+      const message = `payment ${result.id} is agreed but not final in time (${finality.detail}); not final at: ${finality.notFinal.join(", ")}`;
+      return o.fail({ code: "NOT_FINAL", message, text: `not final in time: ${finality.detail}; not final at: ${finality.notFinal.join(", ")}`, extra: about });
+    }
+    o.line(`not final yet: it becomes final once enough servers vote for its window that one faulty server cannot undo it (scryp pay --wait final waits for that)`);
+    o.document({ status: "confirmed", ...accepted, servers: confirmation.servers, of: confirmation.of, final: false });
     return 0;
   }
   if (confirmation.kind === "disappeared") {

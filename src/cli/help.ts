@@ -48,12 +48,13 @@ the public key: the account id, 64 hex digits. With --json: {"id","seed","create
 
   --seed FILE     the seed file (default: .seed)
 ${JSON_HELP}`,
-  pay: `Usage: scryp pay PAYEE AMOUNT [--network FILE | --node URL] [--seed FILE] [--http] [--wait] [--json]
+  pay: `Usage: scryp pay PAYEE AMOUNT [--network FILE | --node URL] [--seed FILE] [--http] [--wait [final]] [--json]
        scryp pay scryp:PAYEE?amount=AMOUNT [options]
 
 Signs a payment of AMOUNT whole scryp from the seed's account to PAYEE (64 hex digits) and sends
 it to the server accepting payments now (computed from the clock and the network file; a blackout
-is waited out). Prints the payment id; exits 0 only when accepted (with --wait: confirmed).
+is waited out). Prints the payment id; exits 0 only when accepted (with --wait: confirmed; with
+--wait final: final). "Accepted" means a majority of the servers hold it on disk.
 
 It never signs a second payment while an earlier one may have been accepted. When the server does
 not answer, it asks the servers what became of the payment (waiting for its window's agreement, at
@@ -64,15 +65,19 @@ the message says how to check).
 A payment request (from \`scryp request\`) can stand in for PAYEE AMOUNT:
 scryp:<payee, 64 lowercase hex>?amount=<1..4294967295>, nothing else (another parameter is refused).
 
-With --json: {"status":"accepted"|"confirmed","id","payer","payee","amount","server","timestamp",
-"how"} (confirmed adds "servers","of"); a refusal is {"error":{"code","message","id","server"}}
-with the server's code (OUTCOME_UNKNOWN with exit 3; DISAPPEARED, NOT_CONFIRMED after --wait).
+With --json: {"status":"accepted"|"confirmed"|"final","id","payer","payee","amount","server",
+"timestamp","how"} (confirmed and final add "servers","of","final"); a refusal is
+{"error":{"code","message","id","server"}} with the server's code (OUTCOME_UNKNOWN with exit 3;
+DISAPPEARED, NOT_CONFIRMED after --wait; NOT_FINAL after --wait final).
 
   --network FILE  the network file (default: scryp-data/network.json)
   --node URL      send to this node instead, e.g. http://127.0.0.1:7400
   --seed FILE     the payer's seed (default: .seed)
   --http          send over HTTP instead of UDP
-  --wait          then wait until a majority of servers agree on it (or report that it disappeared)
+  --wait          then wait until a majority of servers agree on it (or report that it disappeared),
+                  and say whether it is final yet (agreed by enough servers that one faulty server
+                  cannot undo it: 3 of 3, 3 of 4, 4 of 5)
+  --wait final    wait until it is final (at most 3 windows; names the servers not final then)
 ${JSON_HELP}`,
   balance: `Usage: scryp balance [ID] [--network FILE | --node URL] [--seed FILE] [--json]
 

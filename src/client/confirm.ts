@@ -60,3 +60,40 @@ export async function waitForOutcome(
   }
   return { kind: "timeout", detail: last };
 }
+
+export type Finality = { kind: "final"; servers: number; of: number } | { kind: "timeout"; detail: string; notFinal: string[] };
+
+/** A server's newest final window (GET /status `final.window`), or null when it does not answer. */
+async function finalWindowOf(server: { host: string; port: number }): Promise<number | null> {
+  try {
+    const status = await requestJson(`${httpBase(server)}/status`);
+    const final = (status.json as { final?: { window?: unknown } } | null)?.final?.window;
+    return status.status === 200 && typeof final === "number" ? final : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * `scryp pay --wait final`: polls until a strict majority of the servers report the payment's
+ * window final (agreed by a final quorum, docs/PROTOCOL.md §7 step 9), or until the deadline; on
+ * timeout it names the servers that did not report it final.
+ */
+export async function waitForFinal(network: Network, timestampMs: number, timeoutMs: number, clock: Clock = systemClock): Promise<Finality> {
+  const window = acceptingWindowAt(timestampMs, scheduleOf(network));
+  const deadlineMs = clock.now() + timeoutMs;
+  const n = network.servers.length;
+  let notFinal = network.servers.map((s) => s.address);
+  let detail = "no server answered yet";
+  // At least one look, also with no time to wait (plain --wait only asks whether it is final yet).
+  for (let first = true; first || clock.now() < deadlineMs; first = false) {
+    const finals = await Promise.all(network.servers.map((s) => finalWindowOf(s)));
+    const reporting = finals.filter((f) => f !== null && f >= window).length;
+    if (reporting * 2 > n) return { kind: "final", servers: reporting, of: n };
+    notFinal = network.servers.flatMap((s, i) => (finals[i] === null ? [`${s.address} (not answering)`] : finals[i]! < window ? [s.address] : []));
+    detail = `${reporting} of ${n} servers report window ${window} final`;
+    if (clock.now() >= deadlineMs) break;
+    await Bun.sleep(Math.max(0, Math.min(POLL_INTERVAL_MS, deadlineMs - clock.now())));
+  }
+  return { kind: "timeout", detail, notFinal };
+}

@@ -26,6 +26,8 @@ export interface HttpDeps {
   readonly faults: Faults;
   /** Extra fields for GET /status (the coordinator adds its own). */
   readonly statusExtra?: () => Record<string, unknown>;
+  /** The newest window this server knows to be final (docs/PROTOCOL.md §7 step 9); −1: none yet. */
+  readonly finalWindow?: () => number;
 }
 
 const TxJsonSchema = v.strictObject({
@@ -118,7 +120,10 @@ export function createHttpApi(deps: HttpDeps): Hono {
     if (id === null) return sendError(c, "INVALID_ID", "a payment id is 64 lowercase hex digits");
     const stored = deps.ledger.payment(id);
     if (stored === undefined) return sendError(c, "NOT_FOUND", "no accepted payment with that id");
-    return c.json({ ...storedToJson(stored), status: "accepted" });
+    // agreed: in this server's agreed checkpoint; final: in a window agreed by the final quorum.
+    const agreed = stored.window <= deps.ledger.agreed().window;
+    const final = agreed && stored.window <= (deps.finalWindow?.() ?? -1);
+    return c.json({ ...storedToJson(stored), status: "accepted", agreed, final });
   });
 
   app.get("/status", (c) => {

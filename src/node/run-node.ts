@@ -170,6 +170,7 @@ async function startLocked(config: NodeConfig, keyPair: { seed: Uint8Array; publ
     version: `${VERSION} (${COMMIT})`,
     faults,
     statusExtra: () => ({ ...consensusStatus(clock.now()), storage: storage.status() }),
+    finalWindow: () => coordinator.final.window,
   });
   app.route("/peer", createPeerApi({ coordinator, ledger, network, selfIndex: index, clock, verify: verifySignature, faults, run: peers.run, receive: node.receive }));
   const peerClocks = new PeerClocks(network, index, clock);

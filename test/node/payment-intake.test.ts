@@ -541,3 +541,68 @@ function decodePaymentOrThrow(bytes: Uint8Array): Payment {
   if (p === null) throw new Error("not a payment");
   return p;
 }
+
+describe("acknowledged once a majority holds it (the replication stream)", () => {
+  // The replication stream says how many of the window's payments a majority holds; here it says
+  // nothing at first, then what the test tells it.
+  function held(): { rig: Rig; setHeld: (n: number) => void } {
+    let n = 0;
+    const r = rig({ heldByMajority: () => n });
+    return { rig: r, setHeld: (m) => (n = m) };
+  }
+
+  test("committed payments wait; they are answered in order as the majority's position passes them", () => {
+    const { rig: r } = held();
+    const w = windowOf(T0);
+    const first = submit(r, signedPayment(alice, bob.publicKey, 1, T0));
+    const second = submit(r, signedPayment(alice, bob.publicKey, 2, T0 + 1));
+    r.intake.flush();
+    expect(r.t.ledger.totals().payments).toBe(2);
+    expect([first.answers.length, second.answers.length]).toEqual([0, 0]);
+    expect(r.intake.awaitingCount).toBe(2);
+    r.intake.replicated(w, 1);
+    expect(first.outcome?.accepted).toBe(true);
+    expect(second.answers.length).toBe(0);
+    r.intake.replicated(w, 2);
+    expect(second.outcome?.accepted).toBe(true);
+    expect(r.intake.awaitingCount).toBe(0);
+  });
+
+  test("a retransmission of a waiting payment waits with it, and gets the same answer", () => {
+    const { rig: r } = held();
+    const bytes = signedPayment(alice, bob.publicKey, 7, T0);
+    const a = submit(r, bytes);
+    r.intake.flush();
+    const b = submit(r, bytes);
+    expect([a.answers.length, b.answers.length]).toEqual([0, 0]);
+    r.intake.replicated(windowOf(T0), 1);
+    expect(a.outcome?.accepted && b.outcome?.accepted).toBe(true);
+    expect(r.t.ledger.totals().payments).toBe(1);
+  });
+
+  test("its window undone here, or agreed without it: NOT_KEPT (the payer asks the network); agreed with it: accepted", () => {
+    const { rig: r } = held();
+    const w = windowOf(T0);
+    const undone = submit(r, signedPayment(alice, bob.publicKey, 3, T0));
+    r.intake.flush();
+    r.intake.undone(w - 1);
+    expect(undone.outcome?.accepted === false && undone.outcome.code).toBe("NOT_KEPT");
+    expect(undone.outcome?.accepted === false && undone.outcome.message).toMatch(/scryp tx [0-9a-f]{64}/);
+
+    const kept = submit(r, signedPayment(alice, carol.publicKey, 4, T0 + 1));
+    const dropped = submit(r, signedPayment(alice, dave.publicKey, 5, T0 + 2));
+    r.intake.flush();
+    const droppedId = paymentId(signedPayment(alice, dave.publicKey, 5, T0 + 2));
+    r.intake.agreed(w, (id) => toHex(id) !== toHex(droppedId));
+    expect(kept.outcome?.accepted).toBe(true);
+    expect(dropped.outcome?.accepted === false && dropped.outcome.code).toBe("NOT_KEPT");
+  });
+
+  test("stopping answers what still waits NOT_KEPT, never 'accepted'", () => {
+    const { rig: r } = held();
+    const p = submit(r, signedPayment(alice, bob.publicKey, 9, T0));
+    r.intake.flush();
+    r.intake.stop();
+    expect(p.outcome?.accepted === false && p.outcome.code).toBe("NOT_KEPT");
+  });
+});

@@ -71,6 +71,8 @@ export interface Checkpoint {
  */
 export interface ConsensusLedger {
   agreed(): Checkpoint;
+  /** A recorded checkpoint (the last 16 are kept), if any. */
+  checkpoint(window: number): Checkpoint | undefined;
   latestWindow(): number | null;
   windowPayments(window: number): Uint8Array[];
   stateHashBytes(): Uint8Array;
@@ -248,6 +250,14 @@ export class Coordinator {
   /** Per window: payments (as latin1 strings of their 140 bytes) whose signature checked out. */
   private readonly verified = new Map<number, Set<string>>();
   private readonly peerLastVote = new Map<number, { window: number; hash: string; applied: boolean }>();
+  /**
+   * The newest window this server knows to be final: agreed here, and voted for at its hash by a
+   * final quorum q (2q − n ≥ 2; a lone server: itself). Learned from the votes (which are resent
+   * until every server has moved on), so a restarted server knows it again from the next one.
+   */
+  private finalWindow = -1;
+  /** A window this server resynced to without having voted for it: it votes the agreed hash. */
+  private voteAfterResync: number | null = null;
   readonly events: ConsensusEvent[] = [];
   readonly counters = { agreed: 0, rollbacks: 0, resyncs: 0, peerRejected: 0, lateHandovers: 0, rescues: 0 };
 
@@ -272,6 +282,26 @@ export class Coordinator {
 
   get agreed(): { window: number; hash: string } {
     return { window: this.agreedCheckpoint.window, hash: toHex(this.agreedCheckpoint.hash) };
+  }
+
+  /** The smallest q with 2q − n ≥ 2: any two sets of q servers share two, so at least one honest. */
+  get finalQuorum(): number {
+    return this.n === 1 ? 1 : Math.ceil((this.n + 2) / 2);
+  }
+
+  get final(): { window: number } {
+    return { window: this.finalWindow };
+  }
+
+  /** Window `window` is final here once this server recorded it and q votes back its hash. */
+  private noteFinal(window: number): void {
+    if (window <= this.finalWindow || window > this.agreedCheckpoint.window) return;
+    const recorded = window === this.agreedCheckpoint.window ? this.agreedCheckpoint : this.o.ledger.checkpoint(window);
+    const forWindow = this.votes.get(window);
+    if (recorded === undefined || forWindow === undefined) return;
+    let backing = 0;
+    for (const vote of forWindow.values()) if (equalBytes(vote.hash, recorded.hash)) backing++;
+    if (backing >= this.finalQuorum) this.finalWindow = window;
   }
 
   get isSyncing(): boolean {
@@ -325,6 +355,12 @@ export class Coordinator {
 
     this.flushRelay(nowMs, effects, false);
     this.resendRelays(nowMs, effects);
+    if (this.voteAfterResync !== null) {
+      const w = this.voteAfterResync;
+      this.voteAfterResync = null;
+      // Only while it is still this server's state (nothing applied after it since).
+      if (w === this.agreedCheckpoint.window && this.pendingWindow() === null && this.votes.get(w)?.get(this.self) === undefined) this.castVote(w, true, nowMs, effects);
+    }
     // A handover kept while this server was behind is applied as soon as it reaches the base,
     // whichever way it got there (resync, rollback, restart), before anything votes "no batch".
     if (this.deferredHandover !== null && this.syncing === null) this.retryDeferred(nowMs, effects);
@@ -893,6 +929,7 @@ export class Coordinator {
         if (known) return reject("a second, different vote for the same window");
         this.recordVote(sender, m);
         this.checkConsensus(m.window, nowMs, effects);
+        this.noteFinal(m.window);
         return { ok: true, effects };
       }
       case "rescue":
@@ -1126,6 +1163,10 @@ export class Coordinator {
       this.event(window, "agreed", nowMs, `${c.voters.length} of ${this.n} servers`);
       this.o.log.info("coordinator", `window ${window} agreed by ${c.voters.length} of ${this.n}`, { window, hash: toHex(c.hash) });
       this.o.onAgreed?.(window);
+      // Reached without a vote of its own (the certificate came before the batch, or the relays
+      // gave the same state): vote it now, so the window can become final (3 of 3 needs everyone).
+      if (!this.voted.has(window)) this.castVote(window, true, nowMs, effects);
+      this.noteFinal(window);
       this.retryDeferred(nowMs, effects);
       return;
     }
@@ -1269,6 +1310,8 @@ export class Coordinator {
     this.deepResync = false;
     this.resyncFailures = 0;
     this.resyncRetryAtMs = -Infinity;
+    // Voted at the next tick (this answer has no effects to send it with), for the final quorum.
+    if (!this.voted.has(window)) this.voteAfterResync = window;
     this.voted.add(window);
     this.counters.resyncs++;
     this.event(window, "resync", nowMs, `installed the agreed ledger of window ${window} (${payments.length} payment(s) fetched)`);
@@ -1318,6 +1361,7 @@ export class Coordinator {
       role,
       accepting: this.gate(nowMs) === null,
       agreed: this.agreed,
+      final: { window: this.finalWindow, quorum: this.finalQuorum },
       syncing: this.syncing !== null,
       peers: this.o.network.servers.map((s, i) => ({ key: s.keyHex, address: s.address, lastVote: this.peerLastVote.get(i) ?? null })),
       recent: [...this.events].reverse(),

@@ -1,0 +1,135 @@
+// Issue 9 item 3: a window is final once a quorum q with 2q − n ≥ 2 voted for its hash (3 of 3,
+// 4 of 5). Under the simulator: the final window follows the agreed one when every server votes,
+// stops while too few can, and — with a faulty beta that signs two handovers and two votes — the
+// honest servers may each see "agreed" for different hashes (a fork that one faulty server can
+// cause today), but never "final" for different hashes (PROTOCOL §7 step 9).
+import { describe, expect, test } from "bun:test";
+import { runToWindow, trafficUntil, windowNow, windowStart, withSim } from "./sim-helpers.ts";
+import { Coordinator, type Effect } from "../../src/core/consensus/coordinator.ts";
+import { encodeHandover, encodeVote } from "../../src/core/consensus/peer-message.ts";
+import { peerLimits } from "../../src/core/consensus/peer-limits.ts";
+import { parseNetwork } from "../../src/core/network.ts";
+import { Ledger } from "../../src/ledger/ledger.ts";
+import { verifySignature } from "../../src/core/verify.ts";
+import { silentLogger } from "../../src/core/logger.ts";
+import { buildPayment } from "../../src/core/payment.ts";
+import { toHex } from "../../src/core/bytes.ts";
+import { SUPPLY } from "../../src/core/limits.ts";
+import { alphaOf, blackoutStartMs, windowStartMs, type ScheduleParams } from "../../src/core/schedule.ts";
+import { testKeyPair } from "../support/helpers.ts";
+
+describe("the final window follows the votes", () => {
+  test("3 servers, none down: every agreed window becomes final (3 of 3) (seed 1201)", () => {
+    withSim({ seed: 1201, servers: 3 }, (sim) => {
+      trafficUntil(sim, windowStart(sim, windowNow(sim) + 6));
+      runToWindow(sim, windowNow(sim) + 1, 600);
+      for (const s of sim.servers) {
+        expect(s.coordinator.finalQuorum).toBe(3);
+        expect(s.coordinator.final.window, `server ${s.index}: final vs agreed ${s.coordinator.agreed.window}`).toBe(s.coordinator.agreed.window);
+      }
+    });
+  });
+
+  test("3 servers, one down: windows are agreed (2 of 3) but none becomes final (seed 1202)", () => {
+    withSim({ seed: 1202, servers: 3 }, (sim) => {
+      trafficUntil(sim, windowStart(sim, windowNow(sim) + 3));
+      runToWindow(sim, windowNow(sim) + 1, 600);
+      const finalBefore = sim.servers[0]!.coordinator.final.window;
+      sim.stop(2);
+      trafficUntil(sim, windowStart(sim, windowNow(sim) + 5));
+      for (const i of [0, 1]) {
+        const c = sim.servers[i]!.coordinator;
+        expect(c.agreed.window, `server ${i} agreed on`).toBeGreaterThan(finalBefore + 3);
+        expect(c.final.window, `server ${i}: nothing final without the third`).toBeLessThanOrEqual(finalBefore + 1);
+      }
+    });
+  });
+
+  test("5 servers, one down: windows still become final (4 of 5) (seed 1203)", () => {
+    withSim({ seed: 1203, servers: 5 }, (sim) => {
+      trafficUntil(sim, windowStart(sim, windowNow(sim) + 3));
+      sim.stop(4);
+      trafficUntil(sim, windowStart(sim, windowNow(sim) + 5));
+      runToWindow(sim, windowNow(sim) + 1, 600);
+      for (const i of [0, 1, 2, 3]) {
+        const c = sim.servers[i]!.coordinator;
+        expect(c.finalQuorum).toBe(4);
+        expect(c.final.window, `server ${i}: final vs agreed ${c.agreed.window}`).toBe(c.agreed.window);
+      }
+    });
+  });
+});
+
+describe("a faulty beta that equivocates", () => {
+  // Three servers by hand (no simulator: its invariants stop a run at the forked checkpoint). The
+  // beta A signs two handovers of one window, each spending the payer's whole balance to another
+  // payee, and a vote for each; B gets one, C the other. Honest B and C vote once each.
+  const keys = [testKeyPair(201), testKeyPair(202), testKeyPair(203)];
+  const payer = testKeyPair(210);
+  const [payee1, payee2] = [testKeyPair(211), testKeyPair(212)];
+  const intervalMs = 1000;
+  const network = parseNetwork({
+    servers: keys.map((k, i) => ({ key: toHex(k.publicKey), address: `127.0.0.1:${9100 + i}` })),
+    interval: intervalMs,
+    blackout: 400,
+    skew: 150,
+    genesis: { [toHex(payer.publicKey)]: 1_000, [toHex(testKeyPair(213).publicKey)]: SUPPLY - 1_000 },
+  });
+  const schedule: ScheduleParams = { serverCount: 3, intervalMs, blackoutMs: 400 };
+
+  test("both honest servers may see 'agreed' for different hashes, but neither sees 'final'", () => {
+    const k = 1_795_000_002; // any window
+    const A = alphaOf(k, schedule);
+    const [B, C] = [0, 1, 2].filter((i) => i !== A) as [number, number];
+    const nowMs = blackoutStartMs(k, schedule) + 20;
+    const ledgers = keys.map(() => Ledger.open(":memory:", { genesis: network.genesis, nowMs }));
+    try {
+      const coordinators = keys.map(
+        (key, i) => new Coordinator({ network, selfIndex: i, seed: key.seed, ledger: ledgers[i]!, verify: verifySignature, log: silentLogger, flushIntake: () => {} }),
+      );
+      const base = ledgers[B]!.agreed();
+      const spend = (payee: typeof payee1) => buildPayment({ timestampMs: windowStartMs(k, schedule) + 100, amount: 1_000, payee: payee.publicKey, payer: payer.publicKey, payerSeed: payer.seed });
+      const handover = (payment: Uint8Array) =>
+        encodeHandover(
+          { networkId: network.id, sender: keys[A]!.publicKey, window: k, sentAtMs: nowMs, baseWindow: base.window, baseHash: base.hash, hash: base.hash, payments: [payment] },
+          keys[A]!.seed,
+          peerLimits(network.capacity),
+        );
+      // Deliver a message and whatever it makes the receiver send to the other honest server.
+      const votesOf = (effects: readonly Effect[]) => effects.flatMap((e) => (e.kind === "broadcast" && e.what === "vote" ? [e.message] : []));
+      const bVotes = votesOf(coordinators[B]!.receive(handover(spend(payee1)), nowMs).effects);
+      const cVotes = votesOf(coordinators[C]!.receive(handover(spend(payee2)), nowMs).effects);
+      expect([bVotes.length, cVotes.length]).toEqual([1, 1]);
+      const h1 = ledgers[B]!.stateHashBytes();
+      const h2 = ledgers[C]!.stateHashBytes();
+      expect(toHex(h1)).not.toBe(toHex(h2));
+      // A votes each hash to the server that holds it; B and C exchange their own votes.
+      const aVote = (hash: Uint8Array) => encodeVote({ networkId: network.id, sender: keys[A]!.publicKey, window: k, sentAtMs: nowMs, hash, applied: true }, keys[A]!.seed);
+      coordinators[B]!.receive(aVote(h1), nowMs + 1);
+      coordinators[C]!.receive(aVote(h2), nowMs + 1);
+      coordinators[B]!.receive(cVotes[0]!, nowMs + 2);
+      coordinators[C]!.receive(bVotes[0]!, nowMs + 2);
+      // The fork a majority rule allows: each honest server recorded window k, at different hashes.
+      expect(coordinators[B]!.agreed).toEqual({ window: k, hash: toHex(h1) });
+      expect(coordinators[C]!.agreed).toEqual({ window: k, hash: toHex(h2) });
+      // Final needs 3 of 3 at one hash: neither has it, so no client waiting for final is fooled.
+      expect(coordinators[B]!.final.window).toBeLessThan(k);
+      expect(coordinators[C]!.final.window).toBeLessThan(k);
+      // Control: the same three with an honest beta (one handover to both) reach final.
+      const honest = keys.map((_, i) => Ledger.open(":memory:", { genesis: network.genesis, nowMs }));
+      try {
+        const cs = keys.map((key, i) => new Coordinator({ network, selfIndex: i, seed: key.seed, ledger: honest[i]!, verify: verifySignature, log: silentLogger, flushIntake: () => {} }));
+        const one = handover(spend(payee1));
+        const votes = [B, C].flatMap((i) => votesOf(cs[i]!.receive(one, nowMs).effects).map((v) => ({ from: i, v })));
+        const hash = honest[B]!.stateHashBytes();
+        for (const i of [B, C]) cs[i]!.receive(aVote(hash), nowMs + 1);
+        for (const { from, v } of votes) for (const i of [B, C]) if (i !== from) cs[i]!.receive(v, nowMs + 2);
+        for (const i of [B, C]) expect(cs[i]!.final.window, `honest control: server ${i}`).toBe(k);
+      } finally {
+        for (const l of honest) l.close();
+      }
+    } finally {
+      for (const l of ledgers) l.close();
+    }
+  });
+});
