@@ -34,6 +34,8 @@ export interface ClusterOptions {
   readonly lossSeed?: number;
   /** First byte of the deterministic test keys (servers, payers, payees follow): distinct per test file. */
   readonly keyBase: number;
+  /** A data directory for some servers (one on a small tmpfs, say); the others get d<i> in the cluster's temp dir. */
+  readonly dataDirs?: Readonly<Record<number, string>>;
 }
 
 export const PAYER_FUNDS = 10_000_000;
@@ -46,6 +48,7 @@ export interface NodeStatus {
   syncing: boolean;
   agreed: { window: number; hash: string };
   ledger: { stateHash: string; supply: number; payments: number; accounts: number; pending: number };
+  storage: { ok: boolean; error: string | null; code: string | null; sinceMs: number | null; freeBytes: number | null };
   recent: { window: number; kind: string; atMs: number; detail: string }[];
 }
 
@@ -133,7 +136,7 @@ export class Cluster {
   }
 
   dataDir(i: number): string {
-    return join(this.dir.path, `d${i}`);
+    return this.o.dataDirs?.[i] ?? join(this.dir.path, `d${i}`);
   }
 
   /** Seconds since the cluster was made, for the timeline. */
@@ -154,6 +157,11 @@ export class Cluster {
 
   isUp(i: number): boolean {
     return this.running[i] !== null;
+  }
+
+  /** The exit code of server i's current process: null while it runs (or was never started). */
+  exitCode(i: number): number | null {
+    return this.running[i]?.proc.exitCode ?? null;
   }
 
   /** Starts server i (again) and waits, bounded, until GET /status answers. */
