@@ -6,6 +6,7 @@ import removeZeroAccounts from "./migrations/0001_remove_zero_accounts.sql" with
 import ownVotes from "./migrations/0002_own_votes.sql" with { type: "text" };
 import relays from "./migrations/0003_relays.sql" with { type: "text" };
 import stateHashLattice from "./migrations/0004_state_hash_lattice.sql" with { type: "text" };
+import equivocations from "./migrations/0005_equivocations.sql" with { type: "text" };
 
 export interface Migration {
   readonly name: string;
@@ -18,6 +19,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { name: "0002_own_votes", sql: ownVotes },
   { name: "0003_relays", sql: relays },
   { name: "0004_state_hash_lattice", sql: stateHashLattice },
+  { name: "0005_equivocations", sql: equivocations },
 ];
 
 /** drizzle-kit separates statements with this marker. */

@@ -89,3 +89,20 @@ export const relays = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.window, t.first] })],
 );
+
+/**
+ * Proofs that a server equivocated: two validly signed, different votes of one server for one
+ * window. Kept on disk (a restarted server still refuses that server's votes of the window), sent
+ * to every server, shown on /status and the status page.
+ */
+export const equivocations = sqliteTable(
+  "equivocations",
+  {
+    window: integer("window").notNull(),
+    server: blob("server", { mode: "buffer" }).notNull(),
+    first: blob("first", { mode: "buffer" }).notNull(),
+    second: blob("second", { mode: "buffer" }).notNull(),
+    foundAtMs: integer("found_at_ms").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.window, t.server] })],
+);

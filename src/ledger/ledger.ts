@@ -28,7 +28,7 @@ import { Database } from "bun:sqlite";
 import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
 import { and, asc, desc, eq, gt, lt, lte, or, sql } from "drizzle-orm";
 import * as schema from "../../db/schema.ts";
-import { accounts, checkpoints, meta, ownVotes, payments, relays } from "../../db/schema.ts";
+import { accounts, checkpoints, equivocations, meta, ownVotes, payments, relays } from "../../db/schema.ts";
 import { migrate } from "./migrate.ts";
 import { decideAgainstLedger, type LedgerDecision } from "../core/acceptance.ts";
 import { decodePayment, paymentId, signedPart, type Payment } from "../core/payment.ts";
@@ -732,6 +732,38 @@ export class Ledger implements ConsensusLedger {
         [CHECKPOINTS_KEPT],
       );
     });
+  }
+
+  /**
+   * Withdraws the latest checkpoint, `window` (its certificate lost its majority: a voter was
+   * proven to equivocate), and undoes everything after the checkpoint before it, in one
+   * transaction. Returns the payments undone.
+   */
+  revokeCheckpoint(window: number): number {
+    assertInvariant(this.agreed().window === window && window >= 0, `only the latest checkpoint can be revoked, not window ${window}`);
+    let undone = 0;
+    this.transact("checkpoint revoke", () => {
+      this.client.run("DELETE FROM checkpoints WHERE window = ?", [window]);
+      undone = this.rollbackAfter(this.agreed().window);
+    });
+    return undone;
+  }
+
+  /** Stores a proof that `server` signed two different votes for `window` (kept once). */
+  recordEquivocation(window: number, server: Uint8Array, first: Uint8Array, second: Uint8Array, nowMs: number): void {
+    this.transact("equivocation record", () => {
+      this.db.insert(equivocations).values({ window, server: asBuffer(server), first: asBuffer(first), second: asBuffer(second), foundAtMs: nowMs }).onConflictDoNothing().run();
+    });
+  }
+
+  /** The stored proofs of equivocation. */
+  equivocations(): { window: number; server: Uint8Array; first: Uint8Array; second: Uint8Array; foundAtMs: number }[] {
+    return this.db
+      .select()
+      .from(equivocations)
+      .orderBy(asc(equivocations.window))
+      .all()
+      .map((r) => ({ window: r.window, server: new Uint8Array(r.server), first: new Uint8Array(r.first), second: new Uint8Array(r.second), foundAtMs: r.foundAtMs }));
   }
 
   /**

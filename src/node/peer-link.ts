@@ -172,7 +172,7 @@ export class PeerLink {
   private async resync(effect: Extract<Effect, { kind: "resync" }>): Promise<void> {
     // Fetching a history the ledger cannot store would only load the peers: fail at once (the
     // coordinator backs off, and the storage monitor says why).
-    if (!this.storageOk()) return this.coordinator.resyncFailed(this.clock.now(), "the ledger's storage is failing");
+    if (!this.storageOk()) return this.coordinator.resyncFailed(this.clock.now(), "the ledger's storage is failing", true);
     const kept = this.fetched;
     this.fetched = null;
     const resumable = kept !== null && kept.afterWindow === effect.afterWindow && kept.window <= effect.window;

@@ -410,7 +410,22 @@ const ConsensusCard: FC<{ view: LiveView }> = ({ view }) => {
             {agreed.hash}
           </code>
         </dd>
+        <dt>last final</dt>
+        <dd id="final-window">
+          {s.final.window < 0 ? "none known yet" : `window ${s.final.window}`}
+          <span class="muted"> · {s.final.quorum} of {s.peers.length} servers</span>
+        </dd>
       </dl>
+      {s.equivocations.length === 0 ? null : (
+        <p class="bad-text" id="equivocations" role="alert">
+          {s.equivocations.map((e) => (
+            <span>
+              Server <code title={e.server}>{shortId(e.server)}</code> ({e.address}) signed two different votes for window {e.window}: it is
+              faulty or its key is compromised; its votes of that window do not count.{" "}
+            </span>
+          ))}
+        </p>
+      )}
       <h3>Votes on window {agreed.window < 0 ? "—" : agreed.window}</h3>
       <ul class="votes">
         {s.peers.map((p, i) => {

@@ -77,7 +77,7 @@ export interface SimOptions extends FaultOptions {
   readonly strictAgreedInvariant?: boolean;
 }
 
-export type MessageKind = "handover" | "vote" | "relay" | "certificate" | "resync" | "held" | "rescue" | "fetch-handover" | "collect-relays";
+export type MessageKind = "handover" | "vote" | "relay" | "certificate" | "resync" | "held" | "rescue" | "proof" | "fetch-handover" | "collect-relays";
 /** Return true to drop a message from → to. */
 export type DropRule = (from: number, to: number, kind: MessageKind, nowMs: number) => boolean;
 

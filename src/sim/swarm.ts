@@ -143,6 +143,9 @@ export function runSeed(run: SeedRun): SeedResult {
     if (!converged.ok || behind.length > 0) {
       return result("did-not-converge", `seed ${run.seed}: ${QUIET_WINDOWS} quiet windows after healing, not every server at window ${lastWindow}: ${converged.detail}`);
     }
+    // Every server is honest here: none may ever be "proven" to equivocate.
+    const accused = sim.servers.filter((s) => s.coordinator.equivocations().length > 0).map((s) => s.index);
+    if (accused.length > 0) return result("false-equivocation", `seed ${run.seed}: server(s) ${accused.join(", ")} hold a proof of equivocation against an honest server: ${JSON.stringify(sim.servers[accused[0]!]!.coordinator.equivocations())}`);
     // Every payment acknowledged to its payer is in the converged ledger (issue 8: a majority held
     // it, and a window is rescued from what a majority holds rather than rolled back) — unless no
     // majority of the servers was up and connected at some moment of its window or beta period

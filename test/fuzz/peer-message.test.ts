@@ -11,6 +11,7 @@ import {
   encodeHandover,
   encodeRelay,
   encodeHeld,
+  encodeProof,
   encodeRescue,
   encodeVote,
   HANDOVER_TYPE,
@@ -98,6 +99,8 @@ function reencode(m: PeerMessage, seed: Uint8Array): Uint8Array {
       return encodeHeld(m, seed);
     case "rescue":
       return encodeRescue(m, seed, LIMITS);
+    case "proof":
+      return encodeProof(m, seed);
   }
 }
 

@@ -81,6 +81,8 @@ function snapshot(overrides: Partial<MetricsSnapshot> = {}): MetricsSnapshot {
     resyncs: 2,
     lateHandovers: 0,
     rescues: 1,
+    equivocations: 0,
+    finalWindow: 40,
     awaitingMajority: 7,
     relaysDropped: 2,
     peerRequestsFailed: 4,
@@ -104,6 +106,8 @@ describe("formatMetrics", () => {
     expect(text).toContain("\nscryp_rescues_total 1\n");
     expect(text).toContain("\nscryp_payments_awaiting_majority 7\n");
     expect(text).toContain("\nscryp_relays_dropped_total 2\n");
+    expect(text).toContain("\nscryp_equivocations_total 0\n");
+    expect(text).toContain("\nscryp_final_window 40\n");
   });
   test("every line is a valid Prometheus line; every family has HELP and TYPE; names are scryp_", () => {
     const text = formatMetrics(snapshot());

@@ -201,6 +201,8 @@ describe("routes", () => {
       role: "alpha",
       accepting: true,
       agreed: { window: windowOf(T0) - 1, hash: "ab".repeat(32) },
+      final: { window: windowOf(T0) - 2, quorum: 1 },
+      equivocations: [],
       syncing: false,
       peers: [{ key: serverHex, address: "127.0.0.1:7400", lastVote: { window: windowOf(T0) - 1, hash: "cd".repeat(32), applied: true } }],
       recent: [{ window: windowOf(T0) - 2, kind: "rollback", atMs: T0 - 200_000, detail: "no majority" }],
@@ -223,6 +225,15 @@ describe("routes", () => {
     expect(page.body).toContain('data-verdict="disagrees"');
     expect(page.body).toContain("1 rollback(s)");
     expect(page.body).not.toMatch(/(src|href)="(https?:)?\/\//);
+  });
+
+  test("the last final window, and an alarm naming a server proven to equivocate", async () => {
+    expect((await text("/")).body).toContain(`window ${windowOf(T0) - 2}`);
+    expect((await text("/")).body).not.toContain('id="equivocations"');
+    status = { ...status, equivocations: [{ window: windowOf(T0) - 1, server: serverHex, address: "127.0.0.1:7400", foundAtMs: T0 }] };
+    const page = (await text("/")).body;
+    expect(page).toContain('id="equivocations" role="alert"');
+    expect(page).toContain(`signed two different votes for window ${windowOf(T0) - 1}`);
   });
 
   test("nothing inline for the CSP to forbid: script and style sheet from this node, with their types", async () => {

@@ -2,11 +2,12 @@
 // 4 of 5). Under the simulator: the final window follows the agreed one when every server votes,
 // stops while too few can, and — with a faulty beta that signs two handovers and two votes — the
 // honest servers may each see "agreed" for different hashes (a fork that one faulty server can
-// cause today), but never "final" for different hashes (PROTOCOL §7 step 9).
+// cause), but never "final" for different hashes (PROTOCOL §7 step 9); and the two votes, once
+// one server holds both, are a proof: kept, sent, and the forked checkpoints withdrawn.
 import { describe, expect, test } from "bun:test";
 import { runToWindow, trafficUntil, windowNow, windowStart, withSim } from "./sim-helpers.ts";
 import { Coordinator, type Effect } from "../../src/core/consensus/coordinator.ts";
-import { encodeHandover, encodeVote } from "../../src/core/consensus/peer-message.ts";
+import { encodeHandover, encodeProof, encodeVote } from "../../src/core/consensus/peer-message.ts";
 import { peerLimits } from "../../src/core/consensus/peer-limits.ts";
 import { parseNetwork } from "../../src/core/network.ts";
 import { Ledger } from "../../src/ledger/ledger.ts";
@@ -115,6 +116,34 @@ describe("a faulty beta that equivocates", () => {
       // Final needs 3 of 3 at one hash: neither has it, so no client waiting for final is fooled.
       expect(coordinators[B]!.final.window).toBeLessThan(k);
       expect(coordinators[C]!.final.window).toBeLessThan(k);
+
+      // The fork comes to light when B learns C's certificate (a certificate pull): it holds A's
+      // vote for H2 beside A's vote for H1 — a proof. B keeps it, sends it, withdraws its
+      // checkpoint of k (its majority needed A) and undoes the window; C, given the proof, too.
+      const learned = coordinators[B]!.receiveCertificate(coordinators[C]!.newestCertificate()!.certificate, nowMs + 3);
+      expect(learned.ok).toBe(false);
+      const proofs = learned.effects.flatMap((e) => (e.kind === "broadcast" && e.what === "proof" ? [e.message] : []));
+      expect(proofs.length).toBe(1);
+      expect(coordinators[B]!.agreed.window).toBe(base.window);
+      expect(ledgers[B]!.balance(payer.publicKey)).toBe(1_000);
+      expect(coordinators[C]!.receive(proofs[0]!, nowMs + 4).ok).toBe(true);
+      expect(coordinators[C]!.agreed.window).toBe(base.window);
+      expect(ledgers[C]!.balance(payer.publicKey)).toBe(1_000);
+      for (const i of [B, C]) {
+        expect(coordinators[i]!.equivocations().map((e) => [e.window, e.server]), `server ${i} names the equivocator`).toEqual([[k, toHex(keys[A]!.publicKey)]]);
+        expect(coordinators[i]!.counters.equivocations).toBe(1);
+      }
+      // A forged proof (a vote of A with one bit changed) is refused and changes nothing.
+      const forgedVote = aVote(h1).slice();
+      forgedVote[100]! ^= 1;
+      const forged = encodeProof({ networkId: network.id, sender: keys[B]!.publicKey, window: k, sentAtMs: nowMs, first: aVote(h1), second: forgedVote }, keys[B]!.seed);
+      const third = new Coordinator({ network, selfIndex: A, seed: keys[A]!.seed, ledger: Ledger.open(":memory:", { genesis: network.genesis, nowMs }), verify: verifySignature, log: silentLogger, flushIntake: () => {} });
+      const refused = third.receive(forged, nowMs + 5);
+      expect(refused.ok === false && refused.reason).toMatch(/bad signature/);
+      expect(third.equivocations()).toEqual([]);
+      // On disk: a restarted B still refuses A's votes of window k.
+      const restarted = new Coordinator({ network, selfIndex: B, seed: keys[B]!.seed, ledger: ledgers[B]!, verify: verifySignature, log: silentLogger, flushIntake: () => {} });
+      expect(restarted.equivocations().map((e) => e.window)).toEqual([k]);
       // Control: the same three with an honest beta (one handover to both) reach final.
       const honest = keys.map((_, i) => Ledger.open(":memory:", { genesis: network.genesis, nowMs }));
       try {

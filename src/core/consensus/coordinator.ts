@@ -42,10 +42,12 @@ import {
   encodeRelay,
   encodeVote,
   encodeHeld,
+  encodeProof,
   encodeRescue,
   isCertificateOf,
   splitCertificate,
   type Handover,
+  type Proof,
   type Relay,
   type Rescue,
   type Vote,
@@ -90,6 +92,11 @@ export interface ConsensusLedger {
   storeRelay(window: number, first: number, bytes: Uint8Array, keepFrom: number): void;
   /** The stored relays (recent windows). */
   storedRelays(): { window: number; first: number; bytes: Uint8Array }[];
+  /** Withdraws the latest checkpoint and undoes what follows the one before it. */
+  revokeCheckpoint(window: number): number;
+  /** A proof that `server` signed two different votes for `window`, kept once. */
+  recordEquivocation(window: number, server: Uint8Array, first: Uint8Array, second: Uint8Array, nowMs: number): void;
+  equivocations(): { window: number; server: Uint8Array; first: Uint8Array; second: Uint8Array; foundAtMs: number }[];
 }
 
 /**
@@ -117,7 +124,7 @@ type Batch = Pick<Handover, "window" | "baseWindow" | "baseHash" | "payments">;
 
 export type Effect =
   /** Send to every other server. */
-  | { readonly kind: "broadcast"; readonly what: "handover" | "vote" | "relay" | "rescue"; readonly message: Uint8Array }
+  | { readonly kind: "broadcast"; readonly what: "handover" | "vote" | "relay" | "rescue" | "proof"; readonly message: Uint8Array }
   /** Send to one server (a relay it lacks, or "held" to the alpha). */
   | { readonly kind: "send"; readonly to: number; readonly what: "relay" | "held"; readonly message: Uint8Array }
   /** Ask every other server for the handover of `window` (GET /peer/handover); answers go to receive(). */
@@ -182,7 +189,7 @@ export const RESYNC_RETRY_MS_MAX = 30_000;
 
 export interface ConsensusEvent {
   readonly window: number;
-  readonly kind: "agreed" | "rollback" | "resync" | "disagree" | "rescue";
+  readonly kind: "agreed" | "rollback" | "resync" | "disagree" | "rescue" | "equivocation";
   readonly atMs: number;
   readonly detail: string;
 }
@@ -259,7 +266,9 @@ export class Coordinator {
   /** A window this server resynced to without having voted for it: it votes the agreed hash. */
   private voteAfterResync: number | null = null;
   readonly events: ConsensusEvent[] = [];
-  readonly counters = { agreed: 0, rollbacks: 0, resyncs: 0, peerRejected: 0, lateHandovers: 0, rescues: 0 };
+  readonly counters = { agreed: 0, rollbacks: 0, resyncs: 0, peerRejected: 0, lateHandovers: 0, rescues: 0, equivocations: 0, revoked: 0 };
+  /** Per window, the servers proven to have signed two different votes for it (on disk too). */
+  private readonly equivocators = new Map<number, Map<number, { foundAtMs: number }>>();
 
   constructor(private readonly o: CoordinatorOptions) {
     this.n = o.network.servers.length;
@@ -272,6 +281,7 @@ export class Coordinator {
     this.loadOwnVotes();
     this.loadRelays();
     this.restoreOutbox();
+    this.loadEquivocations();
     // A checkpoint recorded by an older scryp (votes of scryp-peer/1, without the network id)
     // stays this server's checkpoint, but its certificate is not served: every peer would refuse
     // it. The next agreed window brings one of this format.
@@ -926,7 +936,12 @@ export class Coordinator {
         const known = this.votes.get(m.window)?.get(sender);
         // The very same vote again is the sender resending until it knows the outcome arrived.
         if (known && equalBytes(known.bytes, m.bytes)) return { ok: true, effects };
-        if (known) return reject("a second, different vote for the same window");
+        if (known) {
+          // Both are validly signed (the known one when it came, this one above): a proof.
+          this.proveEquivocation(sender, known, m, nowMs, effects);
+          this.counters.peerRejected++;
+          return { ok: false, reason: "a second, different vote for the same window (proof of equivocation kept and sent)", effects };
+        }
         this.recordVote(sender, m);
         this.checkConsensus(m.window, nowMs, effects);
         this.noteFinal(m.window);
@@ -934,6 +949,8 @@ export class Coordinator {
       }
       case "rescue":
         return this.receiveRescue(m, sender, nowMs);
+      case "proof":
+        return this.receiveProof(m, nowMs);
       case "handover":
         break;
       default:
@@ -1082,6 +1099,7 @@ export class Coordinator {
         this.pull(nowMs, effects, true);
       } else {
         this.o.log.warn("coordinator", `handover of window ${m.window} builds on an old checkpoint (${m.baseWindow}); ignored`);
+        this.forgetBatch(m.window);
       }
       return;
     }
@@ -1127,6 +1145,8 @@ export class Coordinator {
     if (!forWindow) return;
     const byHash = new Map<string, number[]>();
     for (const [sender, vote] of forWindow) {
+      // A server proven to equivocate in this window counts for nothing in it.
+      if (this.equivocated(window, sender)) continue;
       const key = toHex(vote.hash);
       byHash.set(key, [...(byHash.get(key) ?? []), sender]);
     }
@@ -1190,6 +1210,17 @@ export class Coordinator {
     effects.push({ kind: "resync", afterWindow, window, hash: c.hash, sources });
   }
 
+  /**
+   * A batch that can never apply here (built on an old or another base; a beta that fell behind,
+   * e.g. on a full disk) is as if it had not come: the window is then asked for and rescued
+   * (missingHandover), and the batch is not served to a rescuer as one this server took.
+   */
+  private forgetBatch(window: number): void {
+    if (this.voted.has(window)) return;
+    this.handoversSeen.delete(window);
+    this.handoversKept.delete(window);
+  }
+
   private retryDeferred(nowMs: number, effects: Effect[]): void {
     const m = this.deferredHandover;
     if (!m || m.window <= this.agreedCheckpoint.window) {
@@ -1201,6 +1232,7 @@ export class Coordinator {
       // Built on another state of the same window: it can never apply here (not a catch-up).
       this.deferredHandover = null;
       this.o.log.warn("coordinator", `handover of window ${m.window} builds on another state of window ${m.baseWindow}; ignored`);
+      this.forgetBatch(m.window);
       return;
     }
     if (nowMs >= blackoutStartMs(m.window + 1, this.schedule)) {
@@ -1244,7 +1276,15 @@ export class Coordinator {
     }
     const first = votes[0]!.vote;
     if (!votes.every((v) => v.vote.window === first.window && equalBytes(v.vote.hash, first.hash))) return reject("votes for different windows or hashes");
-    if (!this.majority(votes.length)) return reject("not a majority");
+    // A vote here that differs from one this server holds of the same server and window: if
+    // validly signed, the two prove that server equivocated (how a fork between two halves of the
+    // network comes to light: each learns the other's certificate).
+    for (const { sender, vote } of votes) {
+      const known = this.votes.get(vote.window)?.get(sender);
+      if (known !== undefined && !equalBytes(known.bytes, vote.bytes) && verifyPeerMessage(vote, this.o.verify)) this.proveEquivocation(sender, known, vote, nowMs, effects);
+    }
+    const counted = votes.filter((v) => !this.equivocated(first.window, v.sender));
+    if (!this.majority(counted.length)) return { ...reject(counted.length < votes.length ? "not a majority without the votes of servers proven to equivocate" : "not a majority"), effects };
     if (first.window <= this.agreedCheckpoint.window || this.certified.has(first.window)) return { ok: true, effects };
     if (!votes.every((v) => verifyPeerMessage(v.vote, this.o.verify))) return reject("bad signature");
     this.certified.set(first.window, {
@@ -1320,16 +1360,105 @@ export class Coordinator {
     return true;
   }
 
-  /** The resync could not be done from any source; try again later. */
-  resyncFailed(nowMs: number, reason: string): void {
+  /**
+   * The resync could not be done from any source; try again later. One not even tried because
+   * this server's storage is failing (`storage`: nothing was fetched, the peers paid nothing) is
+   * retried at the shortest wait, so the catch-up starts as soon as the disk takes writes again.
+   */
+  resyncFailed(nowMs: number, reason: string, storage = false): void {
     this.syncing = null;
-    this.resyncFailures++;
-    const waitMs = Math.min(RESYNC_RETRY_MS_MAX, RESYNC_RETRY_MS_MIN * 2 ** Math.min(this.resyncFailures - 1, 30));
+    if (!storage) this.resyncFailures++;
+    const waitMs = storage ? RESYNC_RETRY_MS_MIN : Math.min(RESYNC_RETRY_MS_MAX, RESYNC_RETRY_MS_MIN * 2 ** Math.min(this.resyncFailures - 1, 30));
     this.resyncRetryAtMs = nowMs + waitMs;
     this.certified.forEach((c, w) => {
       if (w > this.agreedCheckpoint.window) this.certified.set(w, { ...c, learnedAtMs: nowMs });
     });
     this.o.log.warn("coordinator", `resync failed: ${reason}; will retry in ${waitMs} ms`, { failures: this.resyncFailures });
+  }
+
+  /** Whether `server` is proven to have signed two different votes for `window`. */
+  private equivocated(window: number, server: number): boolean {
+    return this.equivocators.get(window)?.has(server) ?? false;
+  }
+
+  /** A proof sent by a peer: two votes of one server for one window, both checked here. */
+  private receiveProof(m: Proof, nowMs: number): ReceiveResult {
+    const effects: Effect[] = [];
+    const reject = (reason: string): ReceiveResult => {
+      this.counters.peerRejected++;
+      return { ok: false, reason, effects };
+    };
+    const a = parsePeerMessage(m.first, this.networkId, this.limits);
+    const b = parsePeerMessage(m.second, this.networkId, this.limits);
+    if (!a.ok || !b.ok || a.message.type !== "vote" || b.message.type !== "vote") return reject("a proof holds two votes");
+    const [va, vb] = [a.message, b.message];
+    if (va.window !== m.window || vb.window !== m.window) return reject("a proof's votes are of another window");
+    if (!equalBytes(va.sender, vb.sender)) return reject("a proof's votes are of two servers");
+    if (equalBytes(va.bytes, vb.bytes)) return reject("a proof's votes are the same vote");
+    const accused = this.o.network.servers.findIndex((s) => equalBytes(s.key, va.sender));
+    if (accused < 0) return reject("a proof about a server outside the network");
+    if (this.equivocated(m.window, accused)) return { ok: true, effects };
+    if (!verifyPeerMessage(va, this.o.verify) || !verifyPeerMessage(vb, this.o.verify)) return reject("a proof with a bad signature");
+    this.proveEquivocation(accused, va, vb, nowMs, effects);
+    return { ok: true, effects };
+  }
+
+  /**
+   * `server` signed two different votes for one window (both checked): keep the proof on disk, say
+   * so loudly, send it to every server, and stop counting that server's votes in the window. A
+   * certificate of the window that needed them no longer counts; if it was this server's latest
+   * checkpoint, the checkpoint is withdrawn and the window undone (the network then continues from
+   * the checkpoint before, as after a window with no majority).
+   */
+  private proveEquivocation(server: number, a: Vote, b: Vote, nowMs: number, effects: Effect[]): void {
+    const window = a.window;
+    if (this.equivocated(window, server) || server === this.self) return;
+    if (!this.stored(`storing the proof that server ${server} equivocated in window ${window}`, () => this.o.ledger.recordEquivocation(window, a.sender, a.bytes, b.bytes, nowMs))) return;
+    this.noteEquivocator(window, server, nowMs);
+    const who = this.o.network.servers[server]!;
+    this.o.log.error("coordinator", `ALARM: server ${who.keyHex} (${who.address}) signed two different votes for window ${window}: it is faulty or its key is compromised. The proof is kept and sent to every server; its votes of that window do not count`, { window, server: who.keyHex });
+    this.event(window, "equivocation", nowMs, `server ${who.address} signed two different votes for this window`);
+    effects.push({ kind: "broadcast", what: "proof", message: encodeProof({ networkId: this.networkId, sender: this.selfKey, window, sentAtMs: nowMs, first: a.bytes, second: b.bytes }, this.o.seed) });
+    // A certificate that needed the equivocator's vote is void.
+    const c = this.certified.get(window);
+    if (c !== undefined && !this.majority(c.voters.filter((v) => !this.equivocated(window, v)).length)) this.certified.delete(window);
+    if (this.agreedCheckpoint.window !== window || this.agreedCheckpoint.certificate.length === 0) return;
+    const voters = (splitCertificate(this.agreedCheckpoint.certificate) ?? []).flatMap((part) => {
+      const d = parsePeerMessage(part, this.networkId, this.limits);
+      return d.ok ? [this.o.network.servers.findIndex((s) => equalBytes(s.key, d.message.sender))] : [];
+    });
+    if (this.majority(voters.filter((v) => v >= 0 && !this.equivocated(window, v)).length)) return;
+    let undone = 0;
+    if (!this.stored(`withdrawing the checkpoint of window ${window}`, () => (undone = this.o.ledger.revokeCheckpoint(window)))) return;
+    this.speculation = null;
+    this.agreedCheckpoint = this.o.ledger.agreed();
+    this.counters.revoked++;
+    if (this.finalWindow >= window) this.finalWindow = this.agreedCheckpoint.window; // cannot happen with one faulty server (PROTOCOL §7 step 9)
+    this.o.onUndone?.(this.agreedCheckpoint.window);
+    this.o.log.error("coordinator", `the checkpoint of window ${window} had its majority only with the equivocating server's vote: withdrawn; back at window ${this.agreedCheckpoint.window}, ${undone} payment(s) undone`, { window });
+    this.event(window, "rollback", nowMs, `checkpoint withdrawn (its majority needed an equivocating server); ${undone} payment(s) undone`);
+  }
+
+  private noteEquivocator(window: number, server: number, foundAtMs: number): void {
+    let m = this.equivocators.get(window);
+    if (m === undefined) this.equivocators.set(window, (m = new Map()));
+    m.set(server, { foundAtMs });
+    this.counters.equivocations++;
+  }
+
+  /** The proofs this server kept before a restart: those servers' votes of those windows stay void. */
+  private loadEquivocations(): void {
+    for (const e of this.o.ledger.equivocations()) {
+      const server = this.o.network.servers.findIndex((s) => equalBytes(s.key, e.server));
+      if (server >= 0) this.noteEquivocator(e.window, server, e.foundAtMs);
+    }
+  }
+
+  /** The proven equivocations, newest window first (for /status and the status page). */
+  equivocations(): { window: number; server: string; address: string; foundAtMs: number }[] {
+    const out: { window: number; server: string; address: string; foundAtMs: number }[] = [];
+    for (const [window, servers] of this.equivocators) for (const [i, e] of servers) out.push({ window, server: this.o.network.servers[i]!.keyHex, address: this.o.network.servers[i]!.address, foundAtMs: e.foundAtMs });
+    return out.sort((a, b) => b.window - a.window);
   }
 
   private event(window: number, kind: ConsensusEvent["kind"], atMs: number, detail: string): void {
@@ -1362,6 +1491,7 @@ export class Coordinator {
       accepting: this.gate(nowMs) === null,
       agreed: this.agreed,
       final: { window: this.finalWindow, quorum: this.finalQuorum },
+      equivocations: this.equivocations(),
       syncing: this.syncing !== null,
       peers: this.o.network.servers.map((s, i) => ({ key: s.keyHex, address: s.address, lastVote: this.peerLastVote.get(i) ?? null })),
       recent: [...this.events].reverse(),

@@ -21,6 +21,9 @@
 //                 Sent when the beta's handover did not come, by the alpha of the next window (or,
 //                 in turn, of the ones after it): the window is completed with the longest prefix
 //                 of the alpha's relays that a majority of servers answered with (PROTOCOL.md §7).
+//   proof (6):    first vote (190) | second vote (190): two validly signed, different votes of one
+//                 server for the header's window — proof that it equivocated. Sent by whoever
+//                 finds them to every server; each checks both signatures before using it.
 // The counts are bounded by the network's capacity (peer-limits.ts): checked where a message is
 // built (a bug if exceeded) and where it is parsed (a refusal), so encoders and parsers take the limits.
 import { KEY_BYTES, PAYMENT_SIZE_BYTES, SIGNATURE_BYTES } from "../limits.ts";
@@ -39,6 +42,7 @@ export const VOTE_TYPE = 2;
 export const RELAY_TYPE = 3;
 export const HELD_TYPE = 4;
 export const RESCUE_TYPE = 5;
+export const PROOF_TYPE = 6;
 export const NETWORK_ID_OFFSET = PEER_MAGIC.length + 1; // 13
 export const SENDER_OFFSET = NETWORK_ID_OFFSET + NETWORK_ID_BYTES; // 45
 const HEADER_BYTES = SENDER_OFFSET + KEY_BYTES + 8 + 8; // 93
@@ -47,6 +51,7 @@ const HANDOVER_FIXED_BYTES = HEADER_BYTES + 8 + 32 + 32 + 4 + SIGNATURE_BYTES;
 const RELAY_FIXED_BYTES = HEADER_BYTES + 4 + 4 + SIGNATURE_BYTES;
 export const HELD_BYTES = HEADER_BYTES + 4 + SIGNATURE_BYTES;
 const RESCUE_FIXED_BYTES = HEADER_BYTES + 8 + 32 + 32 + 4 + SIGNATURE_BYTES;
+export const PROOF_BYTES = HEADER_BYTES + 2 * VOTE_BYTES + SIGNATURE_BYTES;
 /** Bytes a relay adds inside a rescue beyond its payments: its length prefix and fixed part. */
 export const RESCUE_BYTES_PER_RELAY = 4 + RELAY_FIXED_BYTES;
 
@@ -124,7 +129,29 @@ export interface Rescue {
   readonly bytes: Uint8Array;
 }
 
-export type PeerMessage = Handover | Vote | Relay | Held | Rescue;
+export interface Proof {
+  readonly type: "proof";
+  readonly networkId: Uint8Array;
+  readonly sender: Uint8Array;
+  readonly window: number;
+  readonly sentAtMs: number;
+  /** The two votes, as signed by the server they prove equivocated (parsed by the coordinator). */
+  readonly first: Uint8Array;
+  readonly second: Uint8Array;
+  readonly bytes: Uint8Array;
+}
+
+export type PeerMessage = Handover | Vote | Relay | Held | Rescue | Proof;
+
+export function encodeProof(m: Omit<Proof, "type" | "bytes">, seed: Uint8Array): Uint8Array {
+  assert(m.first.length === VOTE_BYTES && m.second.length === VOTE_BYTES, "a proof holds two votes");
+  const out = new Uint8Array(PROOF_BYTES);
+  const view = new DataView(out.buffer);
+  const o = writeHeader(view, out, PROOF_TYPE, m);
+  out.set(m.first, o);
+  out.set(m.second, o + VOTE_BYTES);
+  return signInto(out, seed);
+}
 
 export function encodeHeld(m: Omit<Held, "type" | "bytes">, seed: Uint8Array): Uint8Array {
   assert(Number.isSafeInteger(m.count) && m.count >= 0 && m.count <= 0xffff_ffff, `a held count is a u32, not ${m.count}`);
@@ -323,6 +350,10 @@ export function parsePeerMessage(bytes: Uint8Array, networkId: Uint8Array, limit
     const count = view.getUint32(o, false);
     if (count > limits.capacity) return { ok: false, reason: `holds ${count} payments, more than the window's capacity of ${limits.capacity}` };
     return { ok: true, message: { type: "held", networkId: messageNetworkId.slice(), sender, window, sentAtMs, count, bytes } };
+  }
+  if (type === PROOF_TYPE) {
+    if (bytes.length !== PROOF_BYTES) return { ok: false, reason: `a proof is ${PROOF_BYTES} bytes` };
+    return { ok: true, message: { type: "proof", networkId: messageNetworkId.slice(), sender, window, sentAtMs, first: bytes.slice(o, o + VOTE_BYTES), second: bytes.slice(o + VOTE_BYTES, o + 2 * VOTE_BYTES), bytes } };
   }
   if (type === RESCUE_TYPE) {
     if (bytes.length < RESCUE_FIXED_BYTES) return { ok: false, reason: "rescue too short" };
