@@ -195,7 +195,7 @@ async function walletFlow(page: Page, label: string): Promise<void> {
   expect(await page.textContent("#confirm-payee")).toBe(friendId);
   await page.getByRole("button", { name: "Confirm and send" }).click();
   await page
-    .locator('#pay-state[data-state="agreed"]')
+    .locator('#pay-state[data-state="agreed"], #pay-state[data-state="final"]')
     .waitFor({ timeout: AGREED_TIMEOUT_MS })
     .catch(async (e: Error) => {
       // Say what the page said: the steps are the story of the payment.
@@ -206,7 +206,9 @@ async function walletFlow(page: Page, label: string): Promise<void> {
   const steps = (await page.locator("#pay-steps li").allTextContents()).join("\n");
   expect(steps).toContain("Acknowledged");
   expect(steps).toMatch(/Agreed: [23] of 3 servers/);
-  expect(steps).not.toContain("Final");
+  // Final (3 of 3 voted its window) follows agreed within a moment when every server is up; it
+  // may show or not by the time the page is read, but never before "Agreed".
+  if (steps.includes("Final")) expect(steps.indexOf("Final")).toBeGreaterThan(steps.indexOf("Agreed"));
   await waitForBalance(page, 750);
   // The history: both payments, newest first, with their status.
   const row = page.locator(`#history-rows tr[data-payment="${paymentId}"]`);

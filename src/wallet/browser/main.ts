@@ -415,7 +415,7 @@ button("confirm-send").addEventListener("click", () => {
       input("pay-amount").value = "";
       if (result.kind === "accepted") {
         setPayState("acknowledged");
-        step(`Acknowledged: ${result.server} accepted it and holds it on its disk.`);
+        step(`Acknowledged: ${result.server} accepted it; a majority of the servers hold it on their disks.`);
       } else {
         setPayState("unknown");
         step(`${result.detail}. It may still have been taken, so nothing more is sent: asking every server what became of it.`, "bad");
