@@ -111,11 +111,11 @@ ${JSON_HELP}`,
 Prints one payment's lifecycle across the servers: its amount, payer, payee and window, each
 server's answer (holds it since when, or not; the last window it agreed) and where it stands:
 agreed (a majority hold it in an agreed checkpoint), pending, or disappeared (a majority agreed its
-window without it: pay again). Final: not yet available — scryp has no finality beyond a
-majority's agreement yet (another issue adds it); --json reports "final": null. Exit 0 when a
-server holds it; exit 1 when none does (NOT_FOUND) or none answers (UNREACHABLE).
+window without it: pay again), and whether it is final (a majority of the servers report its
+window agreed by the final quorum, which one faulty server cannot undo). Exit 0 when a server
+holds it; exit 1 when none does (NOT_FOUND) or none answers (UNREACHABLE).
 
-With --json: {"id","payment":{…},"state","final":null,"holding","agreedWith","agreedWithout","of",
+With --json: {"id","payment":{…},"state","final","finalWith","holding","agreedWith","agreedWithout","of",
 "servers":[{"server","reachable","holds","agreedWindow","acceptedAt"}]}.
 
   --network FILE  the network file (default: scryp-data/network.json)
@@ -127,9 +127,8 @@ Prints the network now: the window, alpha and beta by this machine's clock and t
 the time to the next switch of roles, the last agreed window (and how many servers are at it), and
 for each server whether it answers, its clock offset (its clock minus this machine's, less half
 the round trip; ± that half), its role, its agreed window and its last vote (agrees, disagrees,
-missing, or ahead of the last agreed). Final: not yet available — scryp has no finality beyond a
-majority's agreement yet (another issue adds it); --json reports "final": null. Exit 1 when no
-server answers (UNREACHABLE).
+missing, or ahead of the last agreed), and the last final window a majority reports ("final":
+{"window","servers"} or null with --json). Exit 1 when no server answers (UNREACHABLE).
 
   --network FILE  the network file (default: scryp-data/network.json)
 ${JSON_HELP}`,

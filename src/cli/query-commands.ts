@@ -35,7 +35,6 @@ const LimitSchema = v.pipe(
 );
 const PaymentIdSchema = v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/, "must be a payment id: 64 lowercase hex digits"));
 
-const FINAL_NOT_YET = "final: not yet available (scryp has no finality beyond a majority's agreement yet)";
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const short = (hex: string) => `${hex.slice(0, 8)}…${hex.slice(-4)}`;
@@ -105,14 +104,14 @@ export async function txCommand(argv: string[]): Promise<number> {
   }
   const p = lifecycle.payment;
   const { state, holding, agreedWith, agreedWithout, of } = lifecycle;
-  o.document({ id: idHex, payment: p, state, final: null, holding, agreedWith, agreedWithout, of, servers: lifecycle.servers });
+  o.document({ id: idHex, payment: p, state, final: lifecycle.final, finalWith: lifecycle.finalWith, holding, agreedWith, agreedWithout, of, servers: lifecycle.servers });
   o.line(`payment ${idHex}`);
   o.line(`  ${p.amount} scryp from ${p.payer} to ${p.payee}`);
   o.line(`  signed at ${iso(p.timestamp)}, window ${p.window}`);
   if (state === "agreed") o.line(`agreed: ${agreedWith} of ${of} servers hold it in an agreed checkpoint`);
   else if (state === "disappeared") o.line(`disappeared: ${agreedWithout} of ${of} servers agreed on window ${p.window} or later without it; it can never apply (pay again)`);
   else o.line(`pending: ${holding} of ${of} servers hold it; window ${p.window} is not agreed by a majority yet`);
-  o.line(FINAL_NOT_YET);
+  o.line(lifecycle.final ? `final: ${lifecycle.finalWith} of ${of} servers report its window final` : `not final yet: ${lifecycle.finalWith} of ${of} servers report its window final (a majority is needed)`);
   for (const s of lifecycle.servers) {
     if (!s.reachable) o.line(`  ${s.server}  did not answer: ${s.error}`);
     else if (s.holds) o.line(`  ${s.server}  holds it (accepted ${iso(s.acceptedAt!)}), agreed up to window ${s.agreedWindow}`);
@@ -140,7 +139,7 @@ export async function statusCommand(argv: string[]): Promise<number> {
     `next switch in ${secondsText(next.inMs)} (${iso(next.atMs)}): ${next.blackout ? `blackout of window ${next.window}` : `window ${next.window} starts`}; then alpha ${name(next.alpha)}, beta ${name(next.beta)}`,
   );
   o.line(view.agreed === null ? "last agreed: none reported" : `last agreed: window ${view.agreed.window}, hash ${short(view.agreed.hash)} (${view.agreed.servers} of ${view.of} servers at it)`);
-  o.line(FINAL_NOT_YET);
+  o.line(view.final === null ? "last final: none reported by a majority" : `last final: window ${view.final.window} (${view.final.servers} of ${view.of} servers report it)`);
   for (const s of view.servers) {
     if (!s.reachable) {
       o.line(`  ${s.address}  unreachable: ${s.error}`);

@@ -46,8 +46,8 @@ export interface NetworkStatus {
   readonly nextSwitch: { readonly atMs: number; readonly inMs: number; readonly window: number; readonly blackout: boolean; readonly alpha: ServerRef | null; readonly beta: ServerRef };
   /** The newest checkpoint any server reports agreed (a majority's certificate stands behind it), and how many are at it. */
   readonly agreed: { readonly window: number; readonly hash: string; readonly servers: number } | null;
-  /** Finality is not built yet (another issue adds it): always null for now. */
-  readonly final: null;
+  /** The newest window a strict majority of the servers reports final, and how many report it; null if none. */
+  readonly final: { readonly window: number; readonly servers: number } | null;
   readonly servers: readonly ServerStatus[];
   readonly reachable: number;
   readonly of: number;
@@ -107,9 +107,16 @@ export function networkStatus(network: Network, nowMs: number, asked: readonly S
     beta: ref(roles.beta)!,
     nextSwitch: { atMs: switchAtMs, inMs: switchAtMs - nowMs, window: after.window, blackout: after.inBlackout, alpha: ref(after.alpha), beta: ref(after.beta)! },
     agreed,
-    final: null,
+    final: majorityFinal(answers.map((s) => s.final?.window ?? -1), network.servers.length),
     servers,
     reachable: servers.filter((s) => s.reachable).length,
     of: network.servers.length,
   };
+}
+
+/** The newest window at least a strict majority of the n servers report final (−1s for the silent). */
+function majorityFinal(reported: readonly number[], n: number): { window: number; servers: number } | null {
+  const sorted = [...reported, ...Array<number>(Math.max(0, n - reported.length)).fill(-1)].sort((a, b) => b - a);
+  const window = sorted[Math.floor(n / 2)]!;
+  return window < 0 ? null : { window, servers: reported.filter((w) => w >= window).length };
 }

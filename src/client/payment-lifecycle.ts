@@ -17,6 +17,9 @@ export type Lifecycle =
       readonly holding: number;
       readonly agreedWith: number;
       readonly agreedWithout: number;
+      /** Servers that report it final, and whether that is a strict majority (then it is final). */
+      readonly finalWith: number;
+      readonly final: boolean;
       readonly of: number;
       readonly servers: readonly ServerHolding[];
     };
@@ -37,5 +40,6 @@ export function paymentLifecycle(asked: readonly TxAsked[], serverCount: number)
     asked.map((a) => (a.kind === "answer" ? { holds: a.payment !== null, agreedWindow: a.agreedWindow } : null)),
     serverCount,
   );
-  return { kind: "found", payment, ...tally, servers };
+  const finalWith = asked.filter((a) => a.kind === "answer" && a.payment?.final === true).length;
+  return { kind: "found", payment, ...tally, finalWith, final: finalWith * 2 > serverCount, servers };
 }

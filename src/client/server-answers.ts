@@ -23,6 +23,8 @@ const StatusSchema = v.object({
   accepting: v.optional(v.boolean()),
   syncing: v.optional(v.boolean()),
   agreed: v.object({ window: Whole, hash: Hex64 }),
+  // The newest window this server knows final (absent from servers before finality; −1: none yet).
+  final: v.optional(v.object({ window: v.pipe(v.number(), v.integer()), quorum: Whole })),
   peers: v.array(v.object({ key: Hex64, lastVote: v.nullable(VoteSchema) })),
 });
 export type StatusAnswer = v.InferOutput<typeof StatusSchema>;
@@ -35,8 +37,7 @@ const StoredPaymentSchema = v.object({
   payer: Hex64,
   window: Whole,
   acceptedAt: Whole,
-  // Finality is not built yet (another issue adds it): read when a server reports it, so a client
-  // shows "final" exactly when servers say so, and nothing before. Absent today.
+  // Whether the payment's window is final at that server (absent from servers before finality).
   final: v.optional(v.boolean()),
 });
 export type StoredPaymentAnswer = v.InferOutput<typeof StoredPaymentSchema>;

@@ -176,6 +176,13 @@ describe("networkStatus", () => {
     expect(v.final).toBeNull();
   });
 
+  test("final: the newest window a strict majority of the servers reports final", () => {
+    const at = (i: number, final: number | undefined) => answer(i, status(i, final === undefined ? {} : { final: { window: final, quorum: 3 } }), 1_002_000, 1_002_010);
+    expect(networkStatus(network, 1_002_020, [at(0, 99), at(1, 98), at(2, 97)]).final).toEqual({ window: 98, servers: 2 });
+    // One server alone cannot make a window final for the client, whatever it claims.
+    expect(networkStatus(network, 1_002_020, [at(0, 99), at(1, -1), at(2, undefined)]).final).toBeNull();
+  });
+
   test("offset: the server's clock minus the request's midpoint; unreachable servers; votes and verdicts", () => {
     const s0 = status(0, { clock: { nowMs: 1_002_150 }, peers: keys.map((key, i) => ({ key, lastVote: i === 0 ? vote(99) : null })) });
     const s1 = status(1, { agreed: { window: 100, hash: hex("f") }, peers: keys.map((key, i) => ({ key, lastVote: i === 1 ? vote(100, "f") : i === 0 ? vote(100, "d") : null })) });

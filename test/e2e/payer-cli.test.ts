@@ -206,11 +206,11 @@ describe("tx", () => {
     expect(r.stderr).toBe("");
     expect(r.stdout).toContain(`payment ${paidId}\n  100 scryp from ${hexOf(ALICE)} to ${hexOf(BOB)}\n`);
     expect(r.stdout).toContain("agreed: 1 of 1 servers hold it in an agreed checkpoint\n");
-    expect(r.stdout).toContain("final: not yet available");
+    expect(r.stdout).toContain("final: 1 of 1 servers report its window final\n");
     expect(r.stdout).toMatch(new RegExp(`  ${HOST}:${f.port}  holds it \\(accepted .+Z\\), agreed up to window \\d+`));
 
     const doc = await jsonOk(["tx", paidId, "--node", f.url]);
-    expect(doc).toMatchObject({ id: paidId, state: "agreed", final: null, holding: 1, agreedWith: 1, agreedWithout: 0, of: 1 });
+    expect(doc).toMatchObject({ id: paidId, state: "agreed", final: true, finalWith: 1, holding: 1, agreedWith: 1, agreedWithout: 0, of: 1 });
     expect(doc.payment).toMatchObject({ id: paidId, amount: 100, payer: hexOf(ALICE), payee: hexOf(BOB) });
     expect(doc.servers).toEqual([{ server: `${HOST}:${f.port}`, reachable: true, holds: true, agreedWindow: expect.any(Number), acceptedAt: expect.any(Number) }]);
     expect(doc.servers[0].agreedWindow).toBeGreaterThanOrEqual(doc.payment.window);
@@ -235,14 +235,14 @@ describe("status", () => {
     expect(lines[1]).toMatch(new RegExp(`^now .+Z: window \\d+( \\(blackout\\))?, alpha ${HOST}:${f.port} \\([0-9a-f]{8}…[0-9a-f]{4}\\), beta ${HOST}:${f.port} `));
     expect(lines[2]).toMatch(/^next switch in \d+\.\d s \(.+Z\): (blackout of window \d+|window \d+ starts); then alpha /);
     expect(lines[3]).toMatch(/^last agreed: window \d+, hash [0-9a-f]{8}…[0-9a-f]{4} \(1 of 1 servers at it\)$/);
-    expect(lines[4]).toStartWith("final: not yet available");
+    expect(lines[4]).toMatch(/^last final: window \d+ \(1 of 1 servers report it\)$/);
     expect(lines[5]).toMatch(new RegExp(`^  ${HOST}:${f.port}  alpha  offset [+-]\\d+ ms \\(±\\d+ ms\\)  agreed \\d+  vote window \\d+ [0-9a-f]{8}…[0-9a-f]{4} (agrees|ahead)`));
   });
 
-  test("--json: window, alpha, beta, next switch, agreed, final null, each server", async () => {
+  test("--json: window, alpha, beta, next switch, agreed, final, each server", async () => {
     const doc = await jsonOk(["status", ...net()]);
     const me = { index: 0, key: hexOf(SERVER), address: `${HOST}:${f.port}` };
-    expect(doc).toMatchObject({ alpha: me, beta: me, final: null, reachable: 1, of: 1 });
+    expect(doc).toMatchObject({ alpha: me, beta: me, final: { window: expect.any(Number), servers: 1 }, reachable: 1, of: 1 });
     expect(doc.window).toBe(Math.floor(doc.nowMs / FAST.interval));
     expect(doc.nextSwitch.inMs).toBeGreaterThan(0);
     expect(doc.nextSwitch.inMs).toBeLessThanOrEqual(FAST.interval);
@@ -313,5 +313,16 @@ describe("help", () => {
   test("the main help lists the new commands", async () => {
     const r = await run(["--help"]);
     for (const cmd of ["history", "tx", "status", "request"]) expect(r.stdout).toContain(`  ${cmd} `);
+  });
+});
+
+// Last: its payments would change the counts the history tests above expect.
+describe("pay --wait final", () => {
+  test("--wait final: waits until the window is final (a lone server: at once), text and --json", async () => {
+    const r = await run(["pay", hexOf(BOB), "3", ...net(), "--seed", "alice.seed", "--wait", "final"]);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toMatch(/\nconfirmed: 1 of 1 servers hold it in an agreed checkpoint\nfinal: 1 of 1 servers report its window final\n$/);
+    const doc = await jsonOk(["pay", hexOf(BOB), "4", ...net(), "--seed", "alice.seed", "--wait=final"]);
+    expect(doc).toMatchObject({ status: "final", final: true, servers: 1, of: 1 });
   });
 });
