@@ -168,13 +168,7 @@ export function encodeRescue(m: Omit<Rescue, "type" | "bytes">, seed: Uint8Array
   const out = new Uint8Array(rescueBytes(m.relays.length, total));
   assert(out.length <= limits.peerMessageBytesMax, `a rescue of ${out.length} bytes is over the peer message bound`);
   const view = new DataView(out.buffer);
-  let o = writeHeader(view, out, RESCUE_TYPE, m);
-  view.setBigInt64(o, BigInt(m.baseWindow), false);
-  o += 8;
-  out.set(m.baseHash, o);
-  o += 32;
-  out.set(m.hash, o);
-  o += 32;
+  let o = writeBatchBase(view, out, writeHeader(view, out, RESCUE_TYPE, m), m);
   view.setUint32(o, m.relays.length, false);
   o += 4;
   for (const r of m.relays) {
@@ -209,6 +203,14 @@ function writePayments(view: DataView, out: Uint8Array, o: number, payments: rea
   }
 }
 
+/** base window (8) | base hash (32) | state hash (32) at offset o; returns the offset after. */
+function writeBatchBase(view: DataView, out: Uint8Array, o: number, m: { readonly baseWindow: number; readonly baseHash: Uint8Array; readonly hash: Uint8Array }): number {
+  view.setBigInt64(o, BigInt(m.baseWindow), false);
+  out.set(m.baseHash, o + 8);
+  out.set(m.hash, o + 40);
+  return o + 72;
+}
+
 type Header = { readonly networkId: Uint8Array; readonly sender: Uint8Array; readonly window: number; readonly sentAtMs: number };
 
 function writeHeader(view: DataView, out: Uint8Array, type: number, m: Header): number {
@@ -239,13 +241,7 @@ export function encodeHandover(m: Omit<Handover, "type" | "bytes">, seed: Uint8A
   assert(m.payments.length <= limits.capacity, `a handover holds at most ${limits.capacity} payments, not ${m.payments.length}`);
   const out = new Uint8Array(handoverBytes(m.payments.length));
   const view = new DataView(out.buffer);
-  let o = writeHeader(view, out, HANDOVER_TYPE, m);
-  view.setBigInt64(o, BigInt(m.baseWindow), false);
-  o += 8;
-  out.set(m.baseHash, o);
-  o += 32;
-  out.set(m.hash, o);
-  o += 32;
+  const o = writeBatchBase(view, out, writeHeader(view, out, HANDOVER_TYPE, m), m);
   writePayments(view, out, o, m.payments);
   return signInto(out, seed);
 }
@@ -317,19 +313,12 @@ export function parsePeerMessage(bytes: Uint8Array, networkId: Uint8Array, limit
   }
   if (type === HANDOVER_TYPE) {
     if (bytes.length < HANDOVER_FIXED_BYTES) return { ok: false, reason: "handover too short" };
-    const baseWindow = safeNumber(view.getBigInt64(o, false));
-    o += 8;
-    const baseHash = bytes.slice(o, o + 32);
-    o += 32;
-    const hash = bytes.slice(o, o + 32);
-    o += 32;
-    const count = view.getUint32(o, false);
-    o += 4;
+    const { baseWindow, baseHash, hash, count } = readBatchHead(view, bytes, o);
+    o += BATCH_HEAD_BYTES;
     if (baseWindow === null) return { ok: false, reason: "base window out of range" };
     if (count > limits.capacity) return { ok: false, reason: `a handover of ${count} payments, more than the window's capacity of ${limits.capacity}` };
     if (bytes.length !== handoverBytes(count)) return { ok: false, reason: "length does not match the payment count" };
-    const payments: Uint8Array[] = new Array(count);
-    for (let i = 0; i < count; i++) payments[i] = bytes.subarray(o + i * PAYMENT_SIZE_BYTES, o + (i + 1) * PAYMENT_SIZE_BYTES);
+    const payments = paymentViews(bytes, o, count);
     return { ok: true, message: { type: "handover", networkId: messageNetworkId.slice(), sender, window, sentAtMs, baseWindow, baseHash, hash, payments, bytes } };
   }
   if (type === RELAY_TYPE) {
@@ -341,8 +330,7 @@ export function parsePeerMessage(bytes: Uint8Array, networkId: Uint8Array, limit
     if (count > limits.relayPaymentsMax) return { ok: false, reason: `a relay of ${count} payments, more than ${limits.relayPaymentsMax}` };
     if (first + count > limits.capacity) return { ok: false, reason: `a relay ending at payment ${first + count}, beyond the window's capacity of ${limits.capacity}` };
     if (bytes.length !== relayBytes(count)) return { ok: false, reason: "length does not match the payment count" };
-    const payments: Uint8Array[] = new Array(count);
-    for (let i = 0; i < count; i++) payments[i] = bytes.subarray(o + i * PAYMENT_SIZE_BYTES, o + (i + 1) * PAYMENT_SIZE_BYTES);
+    const payments = paymentViews(bytes, o, count);
     return { ok: true, message: { type: "relay", networkId: messageNetworkId.slice(), sender, window, sentAtMs, first, payments, bytes } };
   }
   if (type === HELD_TYPE) {
@@ -357,14 +345,8 @@ export function parsePeerMessage(bytes: Uint8Array, networkId: Uint8Array, limit
   }
   if (type === RESCUE_TYPE) {
     if (bytes.length < RESCUE_FIXED_BYTES) return { ok: false, reason: "rescue too short" };
-    const baseWindow = safeNumber(view.getBigInt64(o, false));
-    o += 8;
-    const baseHash = bytes.slice(o, o + 32);
-    o += 32;
-    const hash = bytes.slice(o, o + 32);
-    o += 32;
-    const count = view.getUint32(o, false);
-    o += 4;
+    const { baseWindow, baseHash, hash, count } = readBatchHead(view, bytes, o);
+    o += BATCH_HEAD_BYTES;
     if (baseWindow === null) return { ok: false, reason: "base window out of range" };
     if (count > limits.rescueRelaysMax) return { ok: false, reason: `a rescue of ${count} relays, more than ${limits.rescueRelaysMax}` };
     const end = bytes.length - SIGNATURE_BYTES;
@@ -381,6 +363,25 @@ export function parsePeerMessage(bytes: Uint8Array, networkId: Uint8Array, limit
     return { ok: true, message: { type: "rescue", networkId: messageNetworkId.slice(), sender, window, sentAtMs, baseWindow, baseHash, hash, relays, bytes } };
   }
   return { ok: false, reason: `unknown message type ${type}` };
+}
+
+/** base window (8) | base hash (32) | state hash (32) | count (4): how a handover and a rescue begin. */
+const BATCH_HEAD_BYTES = 8 + 32 + 32 + 4;
+
+function readBatchHead(view: DataView, bytes: Uint8Array, o: number) {
+  return {
+    baseWindow: safeNumber(view.getBigInt64(o, false)),
+    baseHash: bytes.slice(o + 8, o + 40),
+    hash: bytes.slice(o + 40, o + 72),
+    count: view.getUint32(o + 72, false),
+  };
+}
+
+/** `count` 140-byte payments from offset o, as views of the message (no copies). */
+function paymentViews(bytes: Uint8Array, o: number, count: number): Uint8Array[] {
+  const payments: Uint8Array[] = new Array(count);
+  for (let i = 0; i < count; i++) payments[i] = bytes.subarray(o + i * PAYMENT_SIZE_BYTES, o + (i + 1) * PAYMENT_SIZE_BYTES);
+  return payments;
 }
 
 function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
