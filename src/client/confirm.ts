@@ -4,6 +4,8 @@
 import type { Network } from "../core/network.ts";
 import { acceptingWindowAt } from "../core/schedule.ts";
 import { requestJson } from "./http-client.ts";
+import { askStatus } from "./server-answers.ts";
+import { majorityFinal } from "./network-status.ts";
 import { httpBase } from "./target.ts";
 import { systemClock, type Clock } from "../core/clock.ts";
 import { scheduleOf } from "../core/network.ts";
@@ -63,17 +65,6 @@ export async function waitForOutcome(
 
 export type Finality = { kind: "final"; servers: number; of: number } | { kind: "timeout"; detail: string; notFinal: string[] };
 
-/** A server's newest final window (GET /status `final.window`), or null when it does not answer. */
-async function finalWindowOf(server: { host: string; port: number }): Promise<number | null> {
-  try {
-    const status = await requestJson(`${httpBase(server)}/status`);
-    const final = (status.json as { final?: { window?: unknown } } | null)?.final?.window;
-    return status.status === 200 && typeof final === "number" ? final : null;
-  } catch {
-    return null;
-  }
-}
-
 /**
  * `scryp pay --wait final`: polls until a strict majority of the servers report the payment's
  * window final (agreed by a final quorum, docs/PROTOCOL.md §7 step 9), or until the deadline; on
@@ -87,9 +78,11 @@ export async function waitForFinal(network: Network, timestampMs: number, timeou
   let detail = "no server answered yet";
   // At least one look, also with no time to wait (plain --wait only asks whether it is final yet).
   for (let first = true; first || clock.now() < deadlineMs; first = false) {
-    const finals = await Promise.all(network.servers.map((s) => finalWindowOf(s)));
+    const asked = await Promise.all(network.servers.map((s) => askStatus(s, clock)));
+    const finals = asked.map((a) => (a.kind === "answer" ? (a.status.final?.window ?? -1) : null));
     const reporting = finals.filter((f) => f !== null && f >= window).length;
-    if (reporting * 2 > n) return { kind: "final", servers: reporting, of: n };
+    // The rule `scryp status` uses: final once a strict majority reports it.
+    if ((majorityFinal(finals.map((f) => f ?? -1), n)?.window ?? -1) >= window) return { kind: "final", servers: reporting, of: n };
     notFinal = network.servers.flatMap((s, i) => (finals[i] === null ? [`${s.address} (not answering)`] : finals[i]! < window ? [s.address] : []));
     detail = `${reporting} of ${n} servers report window ${window} final`;
     if (clock.now() >= deadlineMs) break;

@@ -115,7 +115,7 @@ export function networkStatus(network: Network, nowMs: number, asked: readonly S
 }
 
 /** The newest window at least a strict majority of the n servers report final (−1s for the silent). */
-function majorityFinal(reported: readonly number[], n: number): { window: number; servers: number } | null {
+export function majorityFinal(reported: readonly number[], n: number): { window: number; servers: number } | null {
   const sorted = [...reported, ...Array<number>(Math.max(0, n - reported.length)).fill(-1)].sort((a, b) => b - a);
   const window = sorted[Math.floor(n / 2)]!;
   return window < 0 ? null : { window, servers: reported.filter((w) => w >= window).length };

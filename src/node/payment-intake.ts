@@ -294,11 +294,11 @@ export class PaymentIntake {
    * answered from the ledger, which holds the agreed history: "accepted", or NOT_KEPT (the window
    * was agreed without it; the ledger then no longer holds it).
    */
-  agreed(window: number, hasPayment: (id: Uint8Array) => boolean = (id) => this.options.ledger.hasPayment(id)): void {
+  agreed(window: number): void {
     for (const [w, list] of [...this.awaitingByWindow]) {
       if (w > window) continue;
       this.awaitingByWindow.delete(w);
-      for (const a of list) this.answerAwaiting(a, hasPayment(a.id) ? { accepted: true, id: a.id } : this.rejection("NOT_KEPT", a.id));
+      for (const a of list) this.answerAwaiting(a, this.options.ledger.hasPayment(a.id) ? { accepted: true, id: a.id } : this.rejection("NOT_KEPT", a.id));
     }
   }
 

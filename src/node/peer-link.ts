@@ -1,6 +1,6 @@
 // Carries out the coordinator's effects over HTTP: broadcasts to peers, certificate pulls and
 // resyncs. Every request is bounded by a timeout; failures are logged and counted, never thrown.
-import type { Coordinator, Effect } from "../core/consensus/coordinator.ts";
+import type { Coordinator, Effect, ReceiveResult } from "../core/consensus/coordinator.ts";
 import { httpBase, type Network } from "../core/network.ts";
 import type { Clock } from "../core/clock.ts";
 import type { Logger } from "../core/logger.ts";
@@ -126,47 +126,40 @@ export class PeerLink {
       .finally(() => this.inFlight[i]!--);
   }
 
-  /** GET /peer/handover: a peer that took the window's handover (or rescue) answers with it. */
-  private fetchHandover(i: number, window: number): void {
-    const pathAndQuery = `/peer/handover?window=${window}`;
+  /**
+   * A GET to peer i's /peer route: its answer (at most the largest peer message; a 404 is "none")
+   * goes to the coordinator through `take`, and the effects are carried out. A refusal the
+   * coordinator does not log itself is logged here, naming the peer.
+   */
+  private get(i: number, pathAndQuery: string, what: string, take: (bytes: Uint8Array) => ReceiveResult, logRefusal = true): void {
     fetch(`${this.base(i)}${pathAndQuery}`, { headers: this.auth("GET", pathAndQuery, 0), signal: AbortSignal.timeout(PEER_TIMEOUT_MS) })
       .then(async (r) => {
         if (r.status === 404) return;
         if (!r.ok) throw new Error(`HTTP ${r.status}`);
-        const bytes = await readBounded(r, this.messageBytesMax);
-        const result = this.coordinator.receive(bytes, this.clock.now());
+        const result = take(await readBounded(r, this.messageBytesMax));
         this.run(result.effects);
-        if (!result.ok) this.log.warn("peers", `the handover of window ${window} from ${this.network.servers[i]!.address} was refused: ${result.reason}`);
+        if (!result.ok && logRefusal) this.log.warn("peers", `the ${what} from ${this.network.servers[i]!.address} was refused: ${result.reason}`);
       })
-      .catch((e) => this.failed(i, "handover request", e));
+      .catch((e) => this.failed(i, `${what} request`, e));
+  }
+
+  /** GET /peer/handover: a peer that took the window's handover (or rescue) answers with it. */
+  private fetchHandover(i: number, window: number): void {
+    this.get(i, `/peer/handover?window=${window}`, `handover of window ${window}`, (bytes) => this.coordinator.receive(bytes, this.clock.now()));
   }
 
   /** GET /peer/relays: the relays of a window a peer holds, for its rescue by this server. */
   private collectRelays(i: number, window: number): void {
-    const pathAndQuery = `/peer/relays?window=${window}`;
-    fetch(`${this.base(i)}${pathAndQuery}`, { headers: this.auth("GET", pathAndQuery, 0), signal: AbortSignal.timeout(PEER_TIMEOUT_MS) })
-      .then(async (r) => {
-        if (!r.ok) throw new Error(`HTTP ${r.status}`);
-        const messages = decodeFramedMessages(await readBounded(r, this.messageBytesMax), this.rescueRelaysMax);
-        if (messages === null) throw new Error("malformed relays answer");
-        const result = this.coordinator.receiveRelays(i, window, messages, this.clock.now());
-        this.run(result.effects);
-        if (!result.ok) this.log.warn("peers", `the relays of window ${window} from ${this.network.servers[i]!.address} were refused: ${result.reason}`);
-      })
-      .catch((e) => this.failed(i, "relays request", e));
+    this.get(i, `/peer/relays?window=${window}`, `relays of window ${window}`, (bytes) => {
+      const messages = decodeFramedMessages(bytes, this.rescueRelaysMax);
+      if (messages === null) throw new Error("malformed relays answer");
+      return this.coordinator.receiveRelays(i, window, messages, this.clock.now());
+    });
   }
 
   private pullCertificates(): void {
-    for (const i of this.others()) {
-      fetch(`${this.base(i)}/peer/certificate`, { headers: this.auth("GET", "/peer/certificate", 0), signal: AbortSignal.timeout(PEER_TIMEOUT_MS) })
-        .then(async (r) => {
-          if (r.status === 404) return;
-          if (!r.ok) throw new Error(`HTTP ${r.status}`);
-          const result = this.coordinator.receiveCertificate(new Uint8Array(await r.arrayBuffer()), this.clock.now());
-          this.run(result.effects);
-        })
-        .catch((e) => this.failed(i, "certificate request", e));
-    }
+    // The coordinator logs a refused certificate itself.
+    for (const i of this.others()) this.get(i, "/peer/certificate", "certificate", (bytes) => this.coordinator.receiveCertificate(bytes, this.clock.now()), false);
   }
 
   private async resync(effect: Extract<Effect, { kind: "resync" }>): Promise<void> {

@@ -8,7 +8,7 @@
 // `bun run simulate --seed N`.
 import { StorageError } from "../core/errors.ts";
 import { Ledger } from "../ledger/ledger.ts";
-import type { Coordinator, Effect } from "../core/consensus/coordinator.ts";
+import type { Coordinator, Effect, ReceiveResult } from "../core/consensus/coordinator.ts";
 import type { Outcome, PaymentIntake } from "../node/payment-intake.ts";
 import { composeNode, TICK_MS, type ComposedNode } from "../node/compose.ts";
 import { parseNetwork, type Network } from "../core/network.ts";
@@ -371,48 +371,38 @@ export class Simulation {
     }
   }
 
-  /** GET /peer/handover: the window's handover (or rescue), if the peer took one. */
-  private fetchHandover(from: number, to: number, window: number): void {
+  /**
+   * A GET from one server to another: the request crosses the network, the peer answers (null: a
+   * 404, nothing comes back), the answer crosses back and reaches the requester's coordinator —
+   * unless the requester restarted meanwhile (its connection went with it).
+   */
+  private request<T extends Uint8Array | readonly Uint8Array[]>(from: number, to: number, kind: MessageKind, serve: (peer: SimServer) => T | null, take: (requester: SimServer, answer: T) => ReceiveResult): void {
     const requester = this.servers[from]!;
     const incarnation = requester.incarnation;
-    this.send(from, to, "fetch-handover", 0, () => {
-      const bytes = this.servers[to]!.coordinator.handoverOf(window);
-      if (bytes === null) return;
-      this.send(to, from, "fetch-handover", bytes.length, () => {
+    this.send(from, to, kind, 0, () => {
+      const answer = serve(this.servers[to]!);
+      if (answer === null) return;
+      const size = answer instanceof Uint8Array ? answer.length : answer.reduce((n, m) => n + m.length, 0);
+      this.send(to, from, kind, size, () => {
         if (requester.incarnation !== incarnation || !requester.up) return;
-        this.runEffects(from, requester.node.receive(bytes).effects);
+        this.runEffects(from, take(requester, answer).effects);
       });
     });
+  }
+
+  /** GET /peer/handover: the window's handover (or rescue), if the peer took one. */
+  private fetchHandover(from: number, to: number, window: number): void {
+    this.request(from, to, "fetch-handover", (peer) => peer.coordinator.handoverOf(window), (r, bytes) => r.node.receive(bytes));
   }
 
   /** GET /peer/relays: the relays of a window the peer holds (or its handover). */
   private collectRelays(from: number, to: number, window: number): void {
-    const requester = this.servers[from]!;
-    const incarnation = requester.incarnation;
-    this.send(from, to, "collect-relays", 0, () => {
-      const messages = this.servers[to]!.coordinator.relaysAnswer(window, from);
-      this.send(to, from, "collect-relays", messages.reduce((n, m) => n + m.length, 0), () => {
-        if (requester.incarnation !== incarnation || !requester.up) return;
-        this.runEffects(from, requester.coordinator.receiveRelays(to, window, messages, this.localNow(from)).effects);
-      });
-    });
+    this.request(from, to, "collect-relays", (peer) => peer.coordinator.relaysAnswer(window, from), (r, messages) => r.coordinator.receiveRelays(to, window, messages, this.localNow(from)));
   }
 
-  /** GET /peer/certificate: request, then answer; both legs cross the network. */
+  /** GET /peer/certificate: the newest certificate the peer knows. */
   private pullCertificate(from: number, to: number): void {
-    const requester = this.servers[from]!;
-    const incarnation = requester.incarnation;
-    this.send(from, to, "certificate", 0, () => {
-      // The newest certificate the peer knows.
-      const certificate = this.servers[to]!.coordinator.newestCertificate()?.certificate;
-      if (certificate === undefined) return;
-      this.send(to, from, "certificate", certificate.length, () => {
-        // An answer to a process that has restarted since it asked goes nowhere.
-        if (requester.incarnation !== incarnation) return;
-        const result = requester.coordinator.receiveCertificate(certificate, this.localNow(from));
-        this.runEffects(from, result.effects);
-      });
-    });
+    this.request(from, to, "certificate", (peer) => peer.coordinator.newestCertificate()?.certificate ?? null, (r, certificate) => r.coordinator.receiveCertificate(certificate, this.localNow(from)));
   }
 
   private resync(from: number, effect: Extract<Effect, { kind: "resync" }>, attempt: number): void {

@@ -509,10 +509,7 @@ export class Coordinator {
     const effects: Effect[] = [];
     const r = this.rescues.get(window);
     if (r === undefined || r.done || r.answers.has(from)) return { ok: true, effects };
-    const refuse = (reason: string): ReceiveResult => {
-      this.counters.peerRejected++;
-      return { ok: false, reason: `relays answer of server ${from}: ${reason}`, effects };
-    };
+    const refuse = (reason: string): ReceiveResult => this.rejected(`relays answer of server ${from}: ${reason}`, effects);
     const links: ChainLink[] = [];
     for (const bytes of messages) {
       const parsed = parsePeerMessage(bytes, this.networkId, this.limits);
@@ -534,7 +531,7 @@ export class Coordinator {
   /** A handover or rescue another server took, checked (signatures, evidence) as if it came here. */
   private takenBatch(m: Handover | Rescue): TakenBatch | string {
     if (!verifyPeerMessage(m, this.o.verify)) return `a ${m.type} with a bad signature`;
-    const sender = this.o.network.servers.findIndex((s) => equalBytes(s.key, m.sender));
+    const sender = this.serverIndexOf(m.sender);
     if (m.type === "handover") {
       if (sender !== alphaOf(m.window, this.schedule)) return `a handover of window ${m.window} not from its beta`;
       return { turn: 0, evidence: [m.bytes], payments: m.payments };
@@ -578,15 +575,18 @@ export class Coordinator {
     return r !== undefined && !r.done && (this.promised.get(window) ?? 0) <= this.rescueTurn(window, this.self);
   }
 
-  /** A relay of `window` signed by that window's alpha, or why not. */
-  private windowRelay(bytes: Uint8Array, window: number): Relay | string {
+  /**
+   * A relay of `window` signed by that window's alpha, or why not. `checkSignature` false only for
+   * the relays this server stored itself, each checked before it was stored.
+   */
+  private windowRelay(bytes: Uint8Array, window: number, checkSignature = true): Relay | string {
     const parsed = parsePeerMessage(bytes, this.networkId, this.limits);
     if (!parsed.ok) return parsed.reason;
     const m = parsed.message;
     if (m.type !== "relay") return `a ${m.type} where a relay was expected`;
     if (m.window !== window) return `a relay of window ${m.window}, not ${window}`;
     if (!equalBytes(m.sender, this.o.network.servers[alphaOf(window, this.schedule)]!.key)) return `a relay not signed by the alpha of window ${window}`;
-    if (!verifyPeerMessage(m, this.o.verify)) return "a relay with a bad signature";
+    if (checkSignature && !verifyPeerMessage(m, this.o.verify)) return "a relay with a bad signature";
     return m;
   }
 
@@ -807,7 +807,8 @@ export class Coordinator {
   /** The relays this server stored before a restart: it still holds them, and says so when asked. */
   private loadRelays(): void {
     for (const row of this.o.ledger.storedRelays()) {
-      const relay = this.windowRelay(row.bytes, row.window);
+      // Not checked again: up to 8 windows of relays, each checked before this server stored it.
+      const relay = this.windowRelay(row.bytes, row.window, false);
       if (typeof relay === "string") {
         this.o.log.warn("coordinator", `a stored relay of window ${row.window} is not usable (${relay}); ignored`);
         continue;
@@ -902,18 +903,15 @@ export class Coordinator {
   /** A peer message arrived (bytes as received). Rejections change nothing. */
   receive(bytes: Uint8Array, nowMs: number): ReceiveResult {
     const effects: Effect[] = [];
-    const reject = (reason: string): ReceiveResult => {
-      // Counted here; the adapter logs it, throttled (a stranger can send thousands a second).
-      this.counters.peerRejected++;
-      return { ok: false, reason, effects };
-    };
+    // Counted here; the adapter logs it, throttled (a stranger can send thousands a second).
+    const reject = (reason: string): ReceiveResult => this.rejected(reason, effects);
     // Cheap checks first (layout, sender, window); the signature only for what could be used.
     // A message of another network (one that shares a server key) is refused here, before its
     // signature, with a reason that names both ids.
     const parsed = parsePeerMessage(bytes, this.networkId, this.limits);
     if (!parsed.ok) return reject(parsed.reason);
     const m = parsed.message;
-    const sender = this.o.network.servers.findIndex((s) => equalBytes(s.key, m.sender));
+    const sender = this.serverIndexOf(m.sender);
     if (sender < 0) return reject("sender is not a server of this network");
     if (sender === this.self) return reject("message claims to be from this server");
     const roles = rolesAt(nowMs, this.schedule);
@@ -939,8 +937,7 @@ export class Coordinator {
         if (known) {
           // Both are validly signed (the known one when it came, this one above): a proof.
           this.proveEquivocation(sender, known, m, nowMs, effects);
-          this.counters.peerRejected++;
-          return { ok: false, reason: "a second, different vote for the same window (proof of equivocation kept and sent)", effects };
+          return reject("a second, different vote for the same window (proof of equivocation kept and sent)");
         }
         this.recordVote(sender, m);
         this.checkConsensus(m.window, nowMs, effects);
@@ -979,14 +976,8 @@ export class Coordinator {
   private receiveRelay(m: Relay, sender: number, nowMs: number): ReceiveResult {
     const effects: Effect[] = [];
     const roles = rolesAt(nowMs, this.schedule);
-    if (alphaOf(m.window, this.schedule) !== sender) {
-      this.counters.peerRejected++;
-      return { ok: false, reason: `server ${sender} is not the alpha of window ${m.window}`, effects };
-    }
-    if (m.window < roles.window - 1) {
-      this.counters.peerRejected++;
-      return { ok: false, reason: `relay for window ${m.window} is stale`, effects };
-    }
+    if (alphaOf(m.window, this.schedule) !== sender) return this.rejected(`server ${sender} is not the alpha of window ${m.window}`, effects);
+    if (m.window < roles.window - 1) return this.rejected(`relay for window ${m.window} is stale`, effects);
     // Closed (its rescue has what this server held): held stays where it is.
     if (!this.relaysClosed.has(m.window)) {
       if (m.first > this.inbox.held(m.window)) this.inbox.keepAhead(m.window, linkOf(m));
@@ -1023,10 +1014,7 @@ export class Coordinator {
    */
   private receiveRescue(m: Rescue, sender: number, nowMs: number): ReceiveResult {
     const effects: Effect[] = [];
-    const reject = (reason: string): ReceiveResult => {
-      this.counters.peerRejected++;
-      return { ok: false, reason, effects };
-    };
+    const reject = (reason: string): ReceiveResult => this.rejected(reason, effects);
     const skew = this.o.network.skewMs;
     if (nowMs < this.rescueStartMs(m.window, sender) - skew) return reject(`rescue of window ${m.window} from server ${sender} before its turn to rescue`);
     const promisedTurn = this.promised.get(m.window) ?? 0;
@@ -1258,9 +1246,8 @@ export class Coordinator {
   receiveCertificate(bytes: Uint8Array, nowMs: number): ReceiveResult {
     const effects: Effect[] = [];
     const reject = (reason: string): ReceiveResult => {
-      this.counters.peerRejected++;
       this.o.log.warn("peers", `rejected a certificate: ${reason}`);
-      return { ok: false, reason, effects };
+      return this.rejected(reason, effects);
     };
     const parts = splitCertificate(bytes);
     if (parts === null || parts.length === 0) return reject("malformed");
@@ -1269,7 +1256,7 @@ export class Coordinator {
     for (const part of parts) {
       const d = parsePeerMessage(part, this.networkId, this.limits);
       if (!d.ok || d.message.type !== "vote") return reject(d.ok ? "not a vote" : d.reason);
-      const sender = this.o.network.servers.findIndex((s) => equalBytes(s.key, d.message.sender));
+      const sender = this.serverIndexOf(d.message.sender);
       if (sender < 0) return reject("a vote from outside the network");
       if (votes.some((v) => v.sender === sender)) return reject("two votes from one server");
       votes.push({ sender, vote: d.message });
@@ -1376,6 +1363,17 @@ export class Coordinator {
     this.o.log.warn("coordinator", `resync failed: ${reason}; will retry in ${waitMs} ms`, { failures: this.resyncFailures });
   }
 
+  /** A refusal of a peer's message or answer: counted, and it changes nothing. */
+  private rejected(reason: string, effects: Effect[] = []): ReceiveResult {
+    this.counters.peerRejected++;
+    return { ok: false, reason, effects };
+  }
+
+  /** The index of the server with this key in the network file, or −1. */
+  private serverIndexOf(key: Uint8Array): number {
+    return this.o.network.servers.findIndex((s) => equalBytes(s.key, key));
+  }
+
   /** Whether `server` is proven to have signed two different votes for `window`. */
   private equivocated(window: number, server: number): boolean {
     return this.equivocators.get(window)?.has(server) ?? false;
@@ -1384,10 +1382,7 @@ export class Coordinator {
   /** A proof sent by a peer: two votes of one server for one window, both checked here. */
   private receiveProof(m: Proof, nowMs: number): ReceiveResult {
     const effects: Effect[] = [];
-    const reject = (reason: string): ReceiveResult => {
-      this.counters.peerRejected++;
-      return { ok: false, reason, effects };
-    };
+    const reject = (reason: string): ReceiveResult => this.rejected(reason, effects);
     const a = parsePeerMessage(m.first, this.networkId, this.limits);
     const b = parsePeerMessage(m.second, this.networkId, this.limits);
     if (!a.ok || !b.ok || a.message.type !== "vote" || b.message.type !== "vote") return reject("a proof holds two votes");
@@ -1395,7 +1390,7 @@ export class Coordinator {
     if (va.window !== m.window || vb.window !== m.window) return reject("a proof's votes are of another window");
     if (!equalBytes(va.sender, vb.sender)) return reject("a proof's votes are of two servers");
     if (equalBytes(va.bytes, vb.bytes)) return reject("a proof's votes are the same vote");
-    const accused = this.o.network.servers.findIndex((s) => equalBytes(s.key, va.sender));
+    const accused = this.serverIndexOf(va.sender);
     if (accused < 0) return reject("a proof about a server outside the network");
     if (this.equivocated(m.window, accused)) return { ok: true, effects };
     if (!verifyPeerMessage(va, this.o.verify) || !verifyPeerMessage(vb, this.o.verify)) return reject("a proof with a bad signature");
@@ -1425,7 +1420,7 @@ export class Coordinator {
     if (this.agreedCheckpoint.window !== window || this.agreedCheckpoint.certificate.length === 0) return;
     const voters = (splitCertificate(this.agreedCheckpoint.certificate) ?? []).flatMap((part) => {
       const d = parsePeerMessage(part, this.networkId, this.limits);
-      return d.ok ? [this.o.network.servers.findIndex((s) => equalBytes(s.key, d.message.sender))] : [];
+      return d.ok ? [this.serverIndexOf(d.message.sender)] : [];
     });
     if (this.majority(voters.filter((v) => v >= 0 && !this.equivocated(window, v)).length)) return;
     let undone = 0;
@@ -1449,7 +1444,7 @@ export class Coordinator {
   /** The proofs this server kept before a restart: those servers' votes of those windows stay void. */
   private loadEquivocations(): void {
     for (const e of this.o.ledger.equivocations()) {
-      const server = this.o.network.servers.findIndex((s) => equalBytes(s.key, e.server));
+      const server = this.serverIndexOf(e.server);
       if (server >= 0) this.noteEquivocator(e.window, server, e.foundAtMs);
     }
   }
