@@ -91,7 +91,7 @@ export const relays = sqliteTable(
 );
 
 /**
- * Proofs that a server equivocated: two validly signed, different votes of one server for one
+ * Proofs that a server equivocated: two validly signed, conflicting messages of one server for one
  * window. Kept on disk (a restarted server still refuses that server's votes of the window), sent
  * to every server, shown on /status and the status page.
  */

@@ -10,7 +10,7 @@ import type { Clock } from "../core/clock.ts";
 const Hex64 = v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/));
 const Whole = v.pipe(v.number(), v.integer());
 
-const VoteSchema = v.object({ window: Whole, hash: Hex64, applied: v.boolean() });
+const VoteSchema = v.object({ window: Whole, hash: Hex64, history: Hex64 });
 export type LastVote = v.InferOutput<typeof VoteSchema>;
 
 const StatusSchema = v.object({

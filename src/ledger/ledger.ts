@@ -37,6 +37,8 @@ import { bytesKey, sha256 } from "../core/bytes.ts";
 import { BALANCE_MAX, SUPPLY } from "../core/limits.ts";
 import type { Checkpoint, ConsensusLedger } from "../core/consensus/coordinator.ts";
 import { StorageError } from "../core/errors.ts";
+import { HistoryChain } from "./history-chain.ts";
+import { batchDigest } from "../core/history-digest.ts";
 
 export class LedgerInvariantError extends Error {
   override name = "LedgerInvariantError";
@@ -180,6 +182,8 @@ export class Ledger implements ConsensusLedger {
   private storageFault: StorageError | null = null;
   /** A reload after a failure failed too: memory may not be what is on disk until one succeeds. */
   private reloadNeeded = false;
+  /** The history digest (PROTOCOL §6a), from the payments table. */
+  private readonly history: HistoryChain;
   /** Told of every storage failure (the node's storage monitor). */
   onStorageError: ((error: StorageError) => void) | null = null;
 
@@ -221,6 +225,8 @@ export class Ledger implements ConsensusLedger {
       .prepare();
     this.stateHash = new StateHash();
     this.paymentCount = 0;
+    const idsAfter = client.prepare<{ window: number; id: Uint8Array }, [number]>("SELECT window, id FROM payments WHERE window > ? ORDER BY window, seq");
+    this.history = new HistoryChain((afterWindow) => idsAfter.iterate(afterWindow));
   }
 
   /** Opens (creating and migrating if needed) the ledger at `path`; ":memory:" for tests. */
@@ -531,6 +537,7 @@ export class Ledger implements ConsensusLedger {
     this.latestWindowCache = latestWindow;
     // Counted again from the file when next asked.
     this.windowCounts.clear();
+    this.history.forgetAll();
   }
 
   balance(id: Uint8Array): number | undefined {
@@ -607,6 +614,7 @@ export class Ledger implements ConsensusLedger {
     const counted = this.windowCounts.get(window);
     if (counted !== undefined) this.windowCounts.set(window, counted + applied);
     if (applied > 0 && (this.latestWindowCache === null || window > this.latestWindowCache)) this.latestWindowCache = window;
+    if (applied > 0) this.history.appended(window);
     return decisions;
   }
 
@@ -704,6 +712,19 @@ export class Ledger implements ConsensusLedger {
     return this.stateHash.bytes();
   }
 
+  /** The history digest of every payment held (PROTOCOL §6a): what a vote commits to beside the hash. */
+  historyDigest(): Uint8Array {
+    return this.history.digest(this.latestWindowCache);
+  }
+
+  /** The batch digest of `window`: its payments held here, in acceptance order (§6a). */
+  batchDigest(window: number): Uint8Array {
+    const kept = this.history.batch(window, this.latestWindowCache);
+    if (kept !== null) return kept;
+    const ids = this.client.query<{ id: Uint8Array }, [number]>("SELECT id FROM payments WHERE window = ? ORDER BY seq").all(window);
+    return batchDigest(window, ids.map((r) => r.id));
+  }
+
   /** The last agreed checkpoint; genesis (window -1) before any. */
   agreed(): Checkpoint {
     const agreed = this.agreedOrNull();
@@ -749,7 +770,7 @@ export class Ledger implements ConsensusLedger {
     return undone;
   }
 
-  /** Stores a proof that `server` signed two different votes for `window` (kept once). */
+  /** Stores a proof that `server` signed two conflicting messages for `window` (kept once). */
   recordEquivocation(window: number, server: Uint8Array, first: Uint8Array, second: Uint8Array, nowMs: number): void {
     this.transact("equivocation record", () => {
       this.db.insert(equivocations).values({ window, server: asBuffer(server), first: asBuffer(first), second: asBuffer(second), foundAtMs: nowMs }).onConflictDoNothing().run();
@@ -910,6 +931,7 @@ export class Ledger implements ConsensusLedger {
     this.install(staged);
     this.paymentCount -= rows.length;
     this.latestWindowCache = this.readLatestWindow();
+    this.history.undoneAfter(window);
     return rows.length;
   }
 

@@ -73,7 +73,7 @@ export interface MetricsSnapshot {
   readonly lateHandovers: number;
   /** Windows whose handover did not come that this server rescued (sent the batch of). */
   readonly rescues: number;
-  /** Proven equivocations (two different votes of one server for one window) this server holds. */
+  /** Proven equivocations (two conflicting messages of one server for one window: votes, handovers, relays) this server holds. */
   readonly equivocations: number;
   /** The newest window this server knows to be final (−1: none yet). */
   readonly finalWindow: number;
@@ -226,7 +226,7 @@ export function formatMetrics(m: MetricsSnapshot): string {
   family(lines, "scryp_windows_agreed_total", "counter", "Windows whose consensus this server recorded at its own state.", [sample("scryp_windows_agreed_total", {}, m.windowsAgreed)]);
   family(lines, "scryp_rollbacks_total", "counter", "Returns to the last checkpoint after a window found no majority.", [sample("scryp_rollbacks_total", {}, m.rollbacks)]);
   family(lines, "scryp_late_handovers_total", "counter", "Handovers that arrived after the deadline (raise blackout, or fix the link).", [sample("scryp_late_handovers_total", {}, m.lateHandovers)]);
-  family(lines, "scryp_equivocations_total", "counter", "Proofs held that a server signed two different votes for one window (an alarm: that server is faulty or its key stolen).", [sample("scryp_equivocations_total", {}, m.equivocations)]);
+  family(lines, "scryp_equivocations_total", "counter", "Proofs held that a server signed two conflicting messages for one window: votes, handovers or relays (an alarm: that server is faulty or its key stolen).", [sample("scryp_equivocations_total", {}, m.equivocations)]);
   family(lines, "scryp_final_window", "gauge", "The newest window this server knows to be final (agreed by the final quorum); -1 before any.", [sample("scryp_final_window", {}, m.finalWindow)]);
   family(lines, "scryp_rescues_total", "counter", "Windows whose handover did not come that this server rescued from the relays a majority hold.", [sample("scryp_rescues_total", {}, m.rescues)]);
   family(lines, "scryp_payments_awaiting_majority", "gauge", "Payments committed here whose payers wait until a majority of the servers holds them.", [sample("scryp_payments_awaiting_majority", {}, m.awaitingMajority)]);

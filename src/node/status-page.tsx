@@ -420,7 +420,7 @@ const ConsensusCard: FC<{ view: LiveView }> = ({ view }) => {
         <p class="bad-text" id="equivocations" role="alert">
           {s.equivocations.map((e) => (
             <span>
-              Server <code title={e.server}>{shortId(e.server)}</code> ({e.address}) signed two different votes for window {e.window}: it is
+              Server <code title={e.server}>{shortId(e.server)}</code> ({e.address}) signed two conflicting messages for window {e.window} (two votes, two handovers, or relays that contradict each other or the handover): it is
               faulty or its key is compromised; its votes of that window do not count.{" "}
             </span>
           ))}
@@ -438,7 +438,6 @@ const ConsensusCard: FC<{ view: LiveView }> = ({ view }) => {
               {p.lastVote !== null && verdict !== "agrees" && verdict !== "ahead" ? (
                 <span class="muted small-text"> last vote: window {p.lastVote.window}</span>
               ) : null}
-              {p.lastVote !== null && !p.lastVote.applied ? <span class="muted small-text"> (no batch)</span> : null}
             </li>
           );
         })}

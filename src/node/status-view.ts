@@ -47,7 +47,8 @@ export function scheduleRows(nowMs: number, p: ScheduleParams): ScheduleRow[] {
 export interface LastVote {
   readonly window: number;
   readonly hash: string;
-  readonly applied: boolean;
+  /** The history digest it voted with (PROTOCOL §6a). */
+  readonly history: string;
 }
 
 export type VoteVerdict = "agrees" | "disagrees" | "missing" | "ahead";

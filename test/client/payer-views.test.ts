@@ -143,7 +143,7 @@ describe("networkStatus", () => {
     skew: 1_000,
     genesis: {},
   });
-  const vote = (window: number, h = "e") => ({ window, hash: hex(h), applied: true });
+  const vote = (window: number, h = "e") => ({ window, hash: hex(h), history: hex("f") });
   const status = (i: number, over: Partial<StatusAnswer> = {}): StatusAnswer => ({
     key: keys[i]!,
     clock: { nowMs: 1_000_000 },

@@ -96,7 +96,7 @@ describe("another network that shares the server keys", () => {
     };
     const coordinator = coordinatorOf(THIS, ledger, recordingLog(), counting);
     const window = rolesAt(NOW, { serverCount: 3, intervalMs: THIS.intervalMs, blackoutMs: THIS.blackoutMs }).window;
-    const vote = (networkId: Uint8Array) => encodeVote({ networkId, sender: SERVERS[1]!.publicKey, window, sentAtMs: NOW, hash: ledger.stateHashBytes(), applied: false }, SERVERS[1]!.seed);
+    const vote = (networkId: Uint8Array) => encodeVote({ networkId, sender: SERVERS[1]!.publicKey, window, sentAtMs: NOW, hash: ledger.stateHashBytes(), baseWindow: -1, baseHash: new Uint8Array(32), batch: new Uint8Array(32), history: new Uint8Array(32) }, SERVERS[1]!.seed);
     verified = 0;
     const refused = coordinator.receive(vote(OTHER.id), NOW);
     expect(refused.ok).toBe(false);
@@ -113,7 +113,7 @@ describe("another network that shares the server keys", () => {
   test("a certificate of its votes is refused", () => {
     const ledger = Ledger.open(":memory:", { genesis: THIS.genesis, nowMs: NOW });
     const coordinator = coordinatorOf(THIS, ledger, recordingLog());
-    const votes = [1, 2].map((i) => encodeVote({ networkId: OTHER.id, sender: SERVERS[i]!.publicKey, window: 5, sentAtMs: NOW, hash: new Uint8Array(32), applied: true }, SERVERS[i]!.seed));
+    const votes = [1, 2].map((i) => encodeVote({ networkId: OTHER.id, sender: SERVERS[i]!.publicKey, window: 5, sentAtMs: NOW, hash: new Uint8Array(32), baseWindow: -1, baseHash: new Uint8Array(32), batch: new Uint8Array(32), history: new Uint8Array(32) }, SERVERS[i]!.seed));
     const certificate = new Uint8Array(2 * VOTE_BYTES);
     votes.forEach((v, i) => certificate.set(v, i * VOTE_BYTES));
     const result = coordinator.receiveCertificate(certificate, NOW);
@@ -150,7 +150,7 @@ describe("a data directory of an older scryp (votes of scryp-peer/1, 158 bytes)"
 
   test("a stored vote of this format that is not this server's well-signed one still stops the start (corruption)", () => {
     const ledger = Ledger.open(":memory:", { genesis: THIS.genesis, nowMs: NOW });
-    const vote = encodeVote({ networkId: THIS.id, sender: SERVERS[0]!.publicKey, window: 6, sentAtMs: NOW, hash: new Uint8Array(32), applied: true }, SERVERS[0]!.seed);
+    const vote = encodeVote({ networkId: THIS.id, sender: SERVERS[0]!.publicKey, window: 6, sentAtMs: NOW, hash: new Uint8Array(32), baseWindow: -1, baseHash: new Uint8Array(32), batch: new Uint8Array(32), history: new Uint8Array(32) }, SERVERS[0]!.seed);
     vote[vote.length - 1] = vote[vote.length - 1]! ^ 1;
     ledger.recordOwnVote(6, vote, NOW);
     expect(() => coordinatorOf(THIS, ledger, recordingLog())).toThrow(/stored vote for window 6/);

@@ -23,7 +23,7 @@ const seed = Number(process.env.SCRYP_LOSS_SEED ?? Math.floor(Math.random() * 2 
 let c: Cluster;
 let payers: Payers;
 /** window → server → its vote, accumulated from each server's ledger while the network runs. */
-const votes = new Map<number, Map<number, { hash: string; applied: boolean }>>();
+const votes = new Map<number, Map<number, { hash: string; history: string }>>();
 let lossy: { from: number; to: number } | null = null;
 let failed = false;
 

@@ -350,7 +350,7 @@ function peerMessages() {
   const messages = (sender: Uint8Array, seed: Uint8Array, networkId = peersNetworkId) => {
     const common = { networkId, sender, window, sentAtMs: now };
     return [
-      encodeVote({ ...common, hash: new Uint8Array(32), applied: true }, seed),
+      encodeVote({ ...common, hash: new Uint8Array(32), baseWindow: -1, baseHash: new Uint8Array(32), batch: new Uint8Array(32), history: new Uint8Array(32) }, seed),
       encodeHandover({ ...common, baseWindow: window - 1, baseHash: new Uint8Array(32), hash: new Uint8Array(32), payments: [signedPayment(STRANGER, PAYEE.publicKey, 1, now)] }, seed, LIMITS),
       encodeRelay({ ...common, first: 0, payments: [signedPayment(STRANGER, PAYEE.publicKey, 2, now)] }, seed, LIMITS),
     ];

@@ -67,9 +67,17 @@ function window(fuzz: Fuzz): number {
 function randomMessage(fuzz: Fuzz, seed = SENDER.seed, sender = SENDER.publicKey): Uint8Array {
   const common = { networkId: NETWORK_ID, sender, window: window(fuzz), sentAtMs: fuzz.pick([0, Number.MAX_SAFE_INTEGER, Date.UTC(2027, 0, 15) + fuzz.int(0, 1e9)]) };
   const payments = Array.from({ length: fuzz.pick([0, 1, 2, fuzz.int(0, 6)]) }, () => fuzz.bytes(PAYMENT_SIZE_BYTES));
-  switch (fuzz.int(0, 4)) {
-    case 0:
-      return encodeVote({ ...common, hash: fuzz.bytes(32), applied: fuzz.chance(0.5) }, seed);
+  switch (fuzz.int(0, 5)) {
+    case 5: {
+      // A proof carries two messages as bytes; the parser checks only their framing (the coordinator parses them).
+      const part = () => encodeRelay({ ...common, first: fuzz.int(0, 100), payments }, seed, LIMITS);
+      return encodeProof({ ...common, first: part(), second: part() }, seed, LIMITS);
+    }
+    case 0: {
+      // A vote is for a window after its base (−1 = genesis): a window of at least 0.
+      const w = Math.max(0, common.window);
+      return encodeVote({ ...common, window: w, baseWindow: fuzz.pick([-1, w - 1, fuzz.int(-1, w - 1)]), baseHash: fuzz.bytes(32), batch: fuzz.bytes(32), hash: fuzz.bytes(32), history: fuzz.bytes(32) }, seed);
+    }
     case 2:
       return encodeHeld({ ...common, count: fuzz.pick([0, 1, LIMITS.capacity, fuzz.int(0, LIMITS.capacity)]) }, seed);
     case 3: {
@@ -100,7 +108,7 @@ function reencode(m: PeerMessage, seed: Uint8Array): Uint8Array {
     case "rescue":
       return encodeRescue(m, seed, LIMITS);
     case "proof":
-      return encodeProof(m, seed);
+      return encodeProof(m, seed, LIMITS);
   }
 }
 
@@ -205,16 +213,16 @@ describe("another network's messages", () => {
     expect(verified).toBe(VALID_POOL.length);
   });
 
-  test("a message of the previous format (scryp-peer/1) is named as such", () => {
+  test("a message of the previous format (scryp-peer/2) is named as such", () => {
     const old = VALID_POOL[0]!.slice();
-    old.set(new TextEncoder().encode("scryp-peer/1"), 0);
+    old.set(new TextEncoder().encode("scryp-peer/2"), 0);
     const result = decodePeerMessage(old, verifySignature, NETWORK_ID, LIMITS);
-    expect(!result.ok && result.reason).toBe("a scryp-peer/1 message (this server speaks scryp-peer/2)");
+    expect(!result.ok && result.reason).toBe("a scryp-peer/2 message (this server speaks scryp-peer/3)");
   });
 });
 
 describe("fuzz: certificates", () => {
-  test("splitCertificate: votes of 190 bytes that concatenate back to the input, or null", () => {
+  test("splitCertificate: votes of 293 bytes that concatenate back to the input, or null", () => {
     fuzzCases("peer-message/certificate", 1000, (fuzz) => {
       const votes = VALID_POOL.filter((m) => typeOf(m) === VOTE_TYPE);
       const real = encodeCertificate(Array.from({ length: fuzz.int(0, 5) }, () => (votes.length > 0 ? fuzz.pick(votes) : new Uint8Array(VOTE_BYTES))));

@@ -103,7 +103,7 @@ describe("another network that shares the server keys is refused", () => {
   });
 
   test("a message of another network, in a request of this one: 400 PEER_REJECTED, logged", async () => {
-    const body = encodeVote({ networkId: otherNetwork.id, sender: PEER.publicKey, window: Math.floor(Date.now() / 2_000), sentAtMs: Date.now(), hash: new Uint8Array(32), applied: true }, PEER.seed);
+    const body = encodeVote({ networkId: otherNetwork.id, sender: PEER.publicKey, window: Math.floor(Date.now() / 2_000), sentAtMs: Date.now(), hash: new Uint8Array(32), baseWindow: -1, baseHash: new Uint8Array(32), batch: new Uint8Array(32), history: new Uint8Array(32) }, PEER.seed);
     const res = await fetch(node.url + "/peer/message", { method: "POST", headers: { ...signed(PEER, "POST", "/peer/message", body.length), "content-type": "application/octet-stream" }, body });
     expect(res.status).toBe(400);
     const answer = (await res.json()) as { error: { code: string; message: string } };

@@ -72,11 +72,11 @@ describe("the schedule table", () => {
 describe("votes, payment status, clock offsets", () => {
   const agreed = { window: 10, hash: "aa" };
   test("a vote agrees, disagrees, is missing, or is ahead of the agreed window", () => {
-    expect(voteVerdict({ window: 10, hash: "aa", applied: true }, agreed)).toBe("agrees");
-    expect(voteVerdict({ window: 10, hash: "bb", applied: true }, agreed)).toBe("disagrees");
-    expect(voteVerdict({ window: 9, hash: "aa", applied: true }, agreed)).toBe("missing");
+    expect(voteVerdict({ window: 10, hash: "aa", history: "00" }, agreed)).toBe("agrees");
+    expect(voteVerdict({ window: 10, hash: "bb", history: "00" }, agreed)).toBe("disagrees");
+    expect(voteVerdict({ window: 9, hash: "aa", history: "00" }, agreed)).toBe("missing");
     expect(voteVerdict(null, agreed)).toBe("missing");
-    expect(voteVerdict({ window: 11, hash: "cc", applied: false }, agreed)).toBe("ahead");
+    expect(voteVerdict({ window: 11, hash: "cc", history: "00" }, agreed)).toBe("ahead");
   });
 
   test("a payment is agreed once its window is", () => {
@@ -204,7 +204,7 @@ describe("routes", () => {
       final: { window: windowOf(T0) - 2, quorum: 1 },
       equivocations: [],
       syncing: false,
-      peers: [{ key: serverHex, address: "127.0.0.1:7400", lastVote: { window: windowOf(T0) - 1, hash: "cd".repeat(32), applied: true } }],
+      peers: [{ key: serverHex, address: "127.0.0.1:7400", lastVote: { window: windowOf(T0) - 1, hash: "cd".repeat(32), history: "ef".repeat(32) } }],
       recent: [{ window: windowOf(T0) - 2, kind: "rollback", atMs: T0 - 200_000, detail: "no majority" }],
     } as ConsensusStatus;
     app = createStatusPage({ ledger: t.ledger, network, clock, keyHex: serverHex, selfIndex: 0, version: "test", status: () => status });
@@ -233,7 +233,7 @@ describe("routes", () => {
     status = { ...status, equivocations: [{ window: windowOf(T0) - 1, server: serverHex, address: "127.0.0.1:7400", foundAtMs: T0 }] };
     const page = (await text("/")).body;
     expect(page).toContain('id="equivocations" role="alert"');
-    expect(page).toContain(`signed two different votes for window ${windowOf(T0) - 1}`);
+    expect(page).toContain(`signed two conflicting messages for window ${windowOf(T0) - 1}`);
   });
 
   test("nothing inline for the CSP to forbid: script and style sheet from this node, with their types", async () => {

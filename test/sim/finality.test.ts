@@ -105,9 +105,15 @@ describe("a faulty beta that equivocates", () => {
       const h2 = ledgers[C]!.stateHashBytes();
       expect(toHex(h1)).not.toBe(toHex(h2));
       // A votes each hash to the server that holds it; B and C exchange their own votes.
-      const aVote = (hash: Uint8Array) => encodeVote({ networkId: network.id, sender: keys[A]!.publicKey, window: k, sentAtMs: nowMs, hash, applied: true }, keys[A]!.seed);
-      coordinators[B]!.receive(aVote(h1), nowMs + 1);
-      coordinators[C]!.receive(aVote(h2), nowMs + 1);
+      // A's vote for the state a ledger holds (the same base, batch, hash and history as its owner's).
+      const aVote = (l: Ledger) =>
+        encodeVote(
+          { networkId: network.id, sender: keys[A]!.publicKey, window: k, sentAtMs: nowMs, baseWindow: base.window, baseHash: base.hash, batch: l.batchDigest(k), hash: l.stateHashBytes(), history: l.historyDigest() },
+          keys[A]!.seed,
+        );
+      const [aVote1, aVote2] = [aVote(ledgers[B]!), aVote(ledgers[C]!)];
+      coordinators[B]!.receive(aVote1, nowMs + 1);
+      coordinators[C]!.receive(aVote2, nowMs + 1);
       coordinators[B]!.receive(cVotes[0]!, nowMs + 2);
       coordinators[C]!.receive(bVotes[0]!, nowMs + 2);
       // The fork a majority rule allows: each honest server recorded window k, at different hashes.
@@ -134,9 +140,9 @@ describe("a faulty beta that equivocates", () => {
         expect(coordinators[i]!.counters.equivocations).toBe(1);
       }
       // A forged proof (a vote of A with one bit changed) is refused and changes nothing.
-      const forgedVote = aVote(h1).slice();
-      forgedVote[100]! ^= 1;
-      const forged = encodeProof({ networkId: network.id, sender: keys[B]!.publicKey, window: k, sentAtMs: nowMs, first: aVote(h1), second: forgedVote }, keys[B]!.seed);
+      const forgedVote = aVote1.slice();
+      forgedVote[200]! ^= 1; // in the history digest
+      const forged = encodeProof({ networkId: network.id, sender: keys[B]!.publicKey, window: k, sentAtMs: nowMs, first: aVote1, second: forgedVote }, keys[B]!.seed, peerLimits(network.capacity));
       const third = new Coordinator({ network, selfIndex: A, seed: keys[A]!.seed, ledger: Ledger.open(":memory:", { genesis: network.genesis, nowMs }), verify: verifySignature, log: silentLogger, flushIntake: () => {} });
       const refused = third.receive(forged, nowMs + 5);
       expect(refused.ok === false && refused.reason).toMatch(/bad signature/);
@@ -150,8 +156,7 @@ describe("a faulty beta that equivocates", () => {
         const cs = keys.map((key, i) => new Coordinator({ network, selfIndex: i, seed: key.seed, ledger: honest[i]!, verify: verifySignature, log: silentLogger, flushIntake: () => {} }));
         const one = handover(spend(payee1));
         const votes = [B, C].flatMap((i) => votesOf(cs[i]!.receive(one, nowMs).effects).map((v) => ({ from: i, v })));
-        const hash = honest[B]!.stateHashBytes();
-        for (const i of [B, C]) cs[i]!.receive(aVote(hash), nowMs + 1);
+        for (const i of [B, C]) cs[i]!.receive(aVote(honest[B]!), nowMs + 1);
         for (const { from, v } of votes) for (const i of [B, C]) if (i !== from) cs[i]!.receive(v, nowMs + 2);
         for (const i of [B, C]) expect(cs[i]!.final.window, `honest control: server ${i}`).toBe(k);
       } finally {

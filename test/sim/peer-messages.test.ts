@@ -127,21 +127,23 @@ describe("peer messages", () => {
       expectRejected("handover, a payment bit flipped", flipBit(h.bytes, h.bytes.length - 64 - 100), /bad signature/);
       expectRejected("handover, window bit flipped", flipBit(h.bytes, SENDER_OFFSET + 32 + 7), /bad signature/);
       expectRejected("vote, signature bit flipped", flipBit(vote.bytes, vote.bytes.length - 1), /bad signature/);
-      expectRejected("vote, hash bit flipped", flipBit(vote.bytes, SENDER_OFFSET + 32 + 8 + 8 + 5), /bad signature/);
+      // The state hash begins after the header (93), the base window (8), the base hash and the batch digest.
+      expectRejected("vote, hash bit flipped", flipBit(vote.bytes, SENDER_OFFSET + 32 + 8 + 8 + 8 + 64 + 5), /bad signature/);
+      expectRejected("vote, history bit flipped", flipBit(vote.bytes, vote.bytes.length - 64 - 1), /bad signature/);
       // Signed by a key that is not a server of this network.
       expectRejected("handover from an outsider", encodeHandover({ networkId: sim.network.id, sender: outsider.publicKey, ...handoverFields }, outsider.seed, LIMITS), /not a server of this network/);
-      expectRejected("vote from an outsider", encodeVote({ networkId: sim.network.id, sender: outsider.publicKey, window: k, sentAtMs: vote.sentAtMs, hash: vote.hash, applied: true }, outsider.seed), /not a server of this network/);
+      expectRejected("vote from an outsider", encodeVote({ networkId: sim.network.id, sender: outsider.publicKey, window: k, sentAtMs: vote.sentAtMs, hash: vote.hash, baseWindow: -1, baseHash: new Uint8Array(32), batch: new Uint8Array(32), history: new Uint8Array(32) }, outsider.seed), /not a server of this network/);
       // A real server's key claimed but signed by another: the signature does not verify.
       expectRejected("handover claiming the beta's key, signed by another server", encodeHandover({ networkId: sim.network.id, sender: serverKey(beta), ...handoverFields }, serverSeed(next), LIMITS), /bad signature/);
       // Wrong role: the same batch, validly signed by a server that is not window k's beta.
       expectRejected(`handover of window ${k} signed by server ${next} (not its beta)`, encodeHandover({ networkId: sim.network.id, sender: serverKey(next), ...handoverFields }, serverSeed(next), LIMITS), /not the beta/);
       expectRejected("handover signed by the target itself", encodeHandover({ networkId: sim.network.id, sender: serverKey(target), ...handoverFields }, serverSeed(target), LIMITS), /from this server/);
-      expectRejected("vote signed by the target itself", encodeVote({ networkId: sim.network.id, sender: serverKey(target), window: k, sentAtMs: vote.sentAtMs, hash: vote.hash, applied: true }, serverSeed(target)), /from this server/);
+      expectRejected("vote signed by the target itself", encodeVote({ networkId: sim.network.id, sender: serverKey(target), window: k, sentAtMs: vote.sentAtMs, hash: vote.hash, baseWindow: -1, baseHash: new Uint8Array(32), batch: new Uint8Array(32), history: new Uint8Array(32) }, serverSeed(target)), /from this server/);
       // The right beta, wrong time: window k+1's handover before its blackout.
       expectRejected("the beta's handover of the next window, early", encodeHandover({ networkId: sim.network.id, sender: serverKey(next), ...handoverFields, window: k + 1 }, serverSeed(next), LIMITS), /before its blackout/);
       // Far-future and stale windows.
-      expectRejected("vote for a far-future window", encodeVote({ networkId: sim.network.id, sender: serverKey(beta), window: k + 5, sentAtMs: vote.sentAtMs, hash: vote.hash, applied: true }, serverSeed(beta)), /future/);
-      expectRejected("vote for a long-gone window", encodeVote({ networkId: sim.network.id, sender: serverKey(beta), window: k - 30, sentAtMs: vote.sentAtMs, hash: vote.hash, applied: true }, serverSeed(beta)), /stale/);
+      expectRejected("vote for a far-future window", encodeVote({ networkId: sim.network.id, sender: serverKey(beta), window: k + 5, sentAtMs: vote.sentAtMs, hash: vote.hash, baseWindow: -1, baseHash: new Uint8Array(32), batch: new Uint8Array(32), history: new Uint8Array(32) }, serverSeed(beta)), /future/);
+      expectRejected("vote for a long-gone window", encodeVote({ networkId: sim.network.id, sender: serverKey(beta), window: k - 30, sentAtMs: vote.sentAtMs, hash: vote.hash, baseWindow: -1, baseHash: new Uint8Array(32), batch: new Uint8Array(32), history: new Uint8Array(32) }, serverSeed(beta)), /stale/);
 
       // Relays: forged, from a server that is not the window's alpha, from an outsider.
       const relayFields = { window: k, sentAtMs: relay.sentAtMs, first: 0, payments: relay.payments };
@@ -193,7 +195,7 @@ describe("peer messages", () => {
       // signed, the two prove the beta equivocated (test/sim/finality.test.ts, "a faulty beta").
       const otherHash = new Uint8Array(vote.hash);
       otherHash[0] = otherHash[0]! ^ 0xff;
-      expectRejected("a second vote from the beta, not signed by it", flipBit(encodeVote({ networkId: sim.network.id, sender: serverKey(beta), window: k, sentAtMs: vote.sentAtMs + 1, hash: otherHash, applied: true }, serverSeed(beta)), VOTE_BYTES - 1), /bad signature/);
+      expectRejected("a second vote from the beta, not signed by it", flipBit(encodeVote({ networkId: sim.network.id, sender: serverKey(beta), window: k, sentAtMs: vote.sentAtMs + 1, hash: otherHash, baseWindow: -1, baseHash: new Uint8Array(32), batch: new Uint8Array(32), history: new Uint8Array(32) }, serverSeed(beta)), VOTE_BYTES - 1), /bad signature/);
 
       sim.dropRules = [];
       runToWindow(sim, windowNow(sim) + 3);

@@ -351,17 +351,18 @@ export class Cluster {
   }
 
   /**
-   * This server's own votes as stored in its ledger (window → hash hex, applied), read by a
+   * This server's own votes as stored in its ledger (window → state hash and history hex), read by a
    * separate read-only connection: the authoritative record of what it voted, restarts included.
    */
-  ownVotes(i: number): Map<number, { hash: string; applied: boolean }> {
-    const out = new Map<number, { hash: string; applied: boolean }>();
+  ownVotes(i: number): Map<number, { hash: string; history: string }> {
+    const out = new Map<number, { hash: string; history: string }>();
     let db: Database | null = null;
     try {
       db = new Database(join(this.dataDir(i), "ledger.sqlite"), { readonly: true });
       for (const row of db.query<{ window: number; bytes: Uint8Array }, []>("SELECT window, bytes FROM own_votes").all()) {
         const b = new Uint8Array(row.bytes);
-        out.set(row.window, { hash: toHex(b.subarray(93, 125)), applied: b[125] === 1 });
+        // PROTOCOL §5: header (93) · base window (8) · base hash · batch digest · state hash · history digest.
+        out.set(row.window, { hash: toHex(b.subarray(165, 197)), history: toHex(b.subarray(197, 229)) });
       }
     } catch {
       // the file is being created or locked for a moment: the next poll reads it

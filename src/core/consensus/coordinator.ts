@@ -43,16 +43,19 @@ import {
   encodeVote,
   encodeHeld,
   encodeProof,
+  proofBytes,
   encodeRescue,
   isCertificateOf,
   splitCertificate,
   type Handover,
+  type PeerMessage,
   type Proof,
   type Relay,
   type Rescue,
   type Vote,
 } from "./peer-message.ts";
 import { RelayInbox, linkOf, longestPrefix, type ChainLink } from "./relay-chain.ts";
+import { conflictBetween, conflictingPair } from "./conflict.ts";
 import { ReplicationOutbox } from "./replication.ts";
 import { peerLimits, type PeerLimits } from "./peer-limits.ts";
 import type { Logger } from "../logger.ts";
@@ -78,6 +81,10 @@ export interface ConsensusLedger {
   latestWindow(): number | null;
   windowPayments(window: number): Uint8Array[];
   stateHashBytes(): Uint8Array;
+  /** The history digest of every payment held (PROTOCOL §6a). */
+  historyDigest(): Uint8Array;
+  /** The digest of `window`'s payments held, in acceptance order (§6a). */
+  batchDigest(window: number): Uint8Array;
   /** With `capacity`, a payment that would exceed it in `window` is refused WINDOW_FULL. */
   applyGroup(group: readonly Payment[], window: number, nowMs: number, capacity?: number): LedgerDecision[];
   rollbackAfter(window: number): number;
@@ -94,7 +101,7 @@ export interface ConsensusLedger {
   storedRelays(): { window: number; first: number; bytes: Uint8Array }[];
   /** Withdraws the latest checkpoint and undoes what follows the one before it. */
   revokeCheckpoint(window: number): number;
-  /** A proof that `server` signed two different votes for `window`, kept once. */
+  /** A proof that `server` signed two conflicting messages for `window` (conflict.ts), kept once. */
   recordEquivocation(window: number, server: Uint8Array, first: Uint8Array, second: Uint8Array, nowMs: number): void;
   equivocations(): { window: number; server: Uint8Array; first: Uint8Array; second: Uint8Array; foundAtMs: number }[];
 }
@@ -196,6 +203,8 @@ export interface ConsensusEvent {
 
 interface Certified {
   readonly hash: Uint8Array;
+  /** The history digest the majority voted with the hash (PROTOCOL §6a). */
+  readonly history: Uint8Array;
   readonly voters: number[];
   readonly certificate: Uint8Array;
   readonly learnedAtMs: number;
@@ -256,7 +265,7 @@ export class Coordinator {
   private speculation: { window: number; baseWindow: number; payments: Uint8Array[]; broken: boolean } | null = null;
   /** Per window: payments (as latin1 strings of their 140 bytes) whose signature checked out. */
   private readonly verified = new Map<number, Set<string>>();
-  private readonly peerLastVote = new Map<number, { window: number; hash: string; applied: boolean }>();
+  private readonly peerLastVote = new Map<number, { window: number; hash: string; history: string }>();
   /**
    * The newest window this server knows to be final: agreed here, and voted for at its hash by a
    * final quorum q (2q − n ≥ 2; a lone server: itself). Learned from the votes (which are resent
@@ -267,7 +276,7 @@ export class Coordinator {
   private voteAfterResync: number | null = null;
   readonly events: ConsensusEvent[] = [];
   readonly counters = { agreed: 0, rollbacks: 0, resyncs: 0, peerRejected: 0, lateHandovers: 0, rescues: 0, equivocations: 0, revoked: 0 };
-  /** Per window, the servers proven to have signed two different votes for it (on disk too). */
+  /** Per window, the servers proven to have signed two conflicting messages for it (on disk too). */
   private readonly equivocators = new Map<number, Map<number, { foundAtMs: number }>>();
 
   constructor(private readonly o: CoordinatorOptions) {
@@ -282,7 +291,7 @@ export class Coordinator {
     this.loadRelays();
     this.restoreOutbox();
     this.loadEquivocations();
-    // A checkpoint recorded by an older scryp (votes of scryp-peer/1, without the network id)
+    // A checkpoint recorded by an older scryp (votes of scryp-peer/1 or /2: without the network id, or without the history digest)
     // stays this server's checkpoint, but its certificate is not served: every peer would refuse
     // it. The next agreed window brings one of this format.
     if (this.agreedCheckpoint.certificate.length > 0 && !isCertificateOf(this.agreedCheckpoint.certificate, this.networkId)) {
@@ -309,8 +318,10 @@ export class Coordinator {
     const recorded = window === this.agreedCheckpoint.window ? this.agreedCheckpoint : this.o.ledger.checkpoint(window);
     const forWindow = this.votes.get(window);
     if (recorded === undefined || forWindow === undefined) return;
+    const agreedVote = this.certificateVote(recorded.certificate);
+    if (agreedVote === null) return;
     let backing = 0;
-    for (const vote of forWindow.values()) if (equalBytes(vote.hash, recorded.hash)) backing++;
+    for (const vote of forWindow.values()) if (sameOutcome(vote, agreedVote)) backing++;
     if (backing >= this.finalQuorum) this.finalWindow = window;
   }
 
@@ -369,7 +380,7 @@ export class Coordinator {
       const w = this.voteAfterResync;
       this.voteAfterResync = null;
       // Only while it is still this server's state (nothing applied after it since).
-      if (w === this.agreedCheckpoint.window && this.pendingWindow() === null && this.votes.get(w)?.get(this.self) === undefined) this.castVote(w, true, nowMs, effects);
+      if (w === this.agreedCheckpoint.window && this.pendingWindow() === null && this.votes.get(w)?.get(this.self) === undefined) this.castVote(w, nowMs, effects);
     }
     // A handover kept while this server was behind is applied as soon as it reaches the base,
     // whichever way it got there (resync, rollback, restart), before anything votes "no batch".
@@ -476,6 +487,12 @@ export class Coordinator {
 
   private completeRescue(k: number, r: RescueRun, nowMs: number, effects: Effect[]): void {
     r.done = true;
+    // The alpha's relays as a majority holds them: two that differ at one position prove it faulty.
+    const pair = conflictingPair([...r.answers.values()].flat());
+    if (pair !== null) {
+      const [a, b] = pair.map((l) => parsePeerMessage(l.bytes, this.networkId, this.limits));
+      if (a?.ok && b?.ok) this.proveEquivocation(alphaOf(k, this.schedule), a.message, b.message, `two relays with different payments at one position`, nowMs, effects);
+    }
     let batch: TakenBatch;
     if (r.adopted !== null) {
       batch = r.adopted;
@@ -663,7 +680,7 @@ export class Coordinator {
     if (this.certified.has(pending)) return; // settle() will resync to it
     if (this.n === 1) {
       // A lone server is its own majority: agree with itself instead of dropping its payments.
-      if (!this.voted.has(pending)) this.castVote(pending, true, nowMs, effects);
+      if (!this.voted.has(pending)) this.castVote(pending, nowMs, effects);
       return;
     }
     this.rollback(nowMs, `no majority for window ${pending} by the end of its beta period`, pending);
@@ -706,19 +723,24 @@ export class Coordinator {
     this.handoversKept.set(k, message);
     this.o.log.info("coordinator", `handover of window ${k}: ${payments.length} payment(s)`, { window: k, hash: toHex(hash) });
     if (this.n > 1) effects.push({ kind: "broadcast", what: "handover", message });
-    this.castVote(k, true, nowMs, effects);
+    this.castVote(k, nowMs, effects);
   }
 
   /**
    * Votes for the current state in `window`: written to disk first, then sent. A server votes at
    * most once per window, also across restarts: a vote already cast (in memory, or on disk from
    * before a restart) is sent again as it is, never replaced by a different one.
+   *
+   * The vote commits to the base the window was applied on (this server's checkpoint; for a window
+   * already agreed here, the base the majority voted with), the digest of the window's payments
+   * held here, the state hash and the history digest (PROTOCOL §6a).
    */
-  private castVote(window: number, applied: boolean, nowMs: number, effects: Effect[]): void {
+  private castVote(window: number, nowMs: number, effects: Effect[]): void {
     const earlier = this.votes.get(window)?.get(this.self);
+    const now = { hash: this.o.ledger.stateHashBytes(), history: this.o.ledger.historyDigest() };
     if (earlier !== undefined) {
       this.voted.add(window);
-      if (!equalBytes(earlier.hash, this.o.ledger.stateHashBytes())) {
+      if (!sameOutcome(earlier, now)) {
         this.o.log.warn("coordinator", `window ${window}: this server already voted for another state (before a restart); not voting again`, { window });
         return;
       }
@@ -727,8 +749,17 @@ export class Coordinator {
       this.checkConsensus(window, nowMs, effects);
       return;
     }
-    const hash = this.o.ledger.stateHashBytes();
-    const message = encodeVote({ networkId: this.networkId, sender: this.selfKey, window, sentAtMs: nowMs, hash, applied }, this.o.seed);
+    let base: { window: number; hash: Uint8Array } = this.agreedCheckpoint;
+    if (window === this.agreedCheckpoint.window) {
+      const majorityVote = this.certificateVote(this.agreedCheckpoint.certificate);
+      if (majorityVote === null) return; // a checkpoint of an older format: nothing to vote with
+      base = { window: majorityVote.baseWindow, hash: majorityVote.baseHash };
+    }
+    assert(window > base.window, `a vote for window ${window} on base ${base.window}`);
+    const message = encodeVote(
+      { networkId: this.networkId, sender: this.selfKey, window, sentAtMs: nowMs, baseWindow: base.window, baseHash: base.hash, batch: this.o.ledger.batchDigest(window), hash: now.hash, history: now.history },
+      this.o.seed,
+    );
     const decoded = parsePeerMessage(message, this.networkId, this.limits);
     assert(decoded.ok && decoded.message.type === "vote", "own vote does not parse");
     // On disk before anyone sees it. If the disk refuses, no vote: as if it had been lost.
@@ -742,7 +773,7 @@ export class Coordinator {
 
   /**
    * This server's votes from before a restart: it knows what it voted, and will not vote again.
-   * A stored vote that does not decode was written by an older scryp (scryp-peer/1, without the
+   * A stored vote that does not decode was written by an older scryp (scryp-peer/1 or /2, without the
    * network id): it is skipped with a warning. No peer of this format would take it, so it cannot
    * be sent again, and a new vote for its window cannot be shown as a second one: votes of the two
    * formats are of different protocols, which all servers of a network switch to together.
@@ -936,7 +967,7 @@ export class Coordinator {
         if (known && equalBytes(known.bytes, m.bytes)) return { ok: true, effects };
         if (known) {
           // Both are validly signed (the known one when it came, this one above): a proof.
-          this.proveEquivocation(sender, known, m, nowMs, effects);
+          this.proveEquivocation(sender, known, m, "two different votes", nowMs, effects);
           return reject("a second, different vote for the same window (proof of equivocation kept and sent)");
         }
         this.recordVote(sender, m);
@@ -958,6 +989,8 @@ export class Coordinator {
     const skew = this.o.network.skewMs;
     if (nowMs < blackoutStartMs(m.window, this.schedule) - skew) return reject(`handover of window ${m.window} before its blackout`);
     if (nowMs >= blackoutStartMs(m.window + 1, this.schedule) + skew) return reject(`handover of window ${m.window} after its beta period`);
+    // A second handover of the window, or one that contradicts the relays held: is it a conflict?
+    if (this.detectConflict(sender, m, nowMs, effects)) return reject(`server ${sender} is proven faulty in window ${m.window} (proof kept and sent)`);
     if (this.handoversSeen.has(m.window)) return reject("replayed handover");
     // This server gave its relays of the window to a rescuer: it votes for the rescue, not this.
     if (this.promised.has(m.window) && !this.rescuing(m.window)) return reject(`handover of window ${m.window} after this server joined its rescue`);
@@ -978,6 +1011,7 @@ export class Coordinator {
     const roles = rolesAt(nowMs, this.schedule);
     if (alphaOf(m.window, this.schedule) !== sender) return this.rejected(`server ${sender} is not the alpha of window ${m.window}`, effects);
     if (m.window < roles.window - 1) return this.rejected(`relay for window ${m.window} is stale`, effects);
+    if (this.detectConflict(sender, m, nowMs, effects)) return this.rejected(`server ${sender} is proven faulty in window ${m.window} (proof kept and sent)`, effects);
     // Closed (its rescue has what this server held): held stays where it is.
     if (!this.relaysClosed.has(m.window)) {
       if (m.first > this.inbox.held(m.window)) this.inbox.keepAhead(m.window, linkOf(m));
@@ -1098,7 +1132,7 @@ export class Coordinator {
     this.o.log.info("coordinator", `applied window ${m.window}: ${m.payments.length} payment(s), ${done} of them relayed and applied ahead, ${skipped} rejected`, {
       window: m.window,
     });
-    this.castVote(m.window, true, nowMs, effects);
+    this.castVote(m.window, nowMs, effects);
   }
 
   /** Re-validates every payment as if it arrived now at the alpha (timestamp: inside that window). */
@@ -1124,7 +1158,7 @@ export class Coordinator {
     if (!forWindow) this.votes.set(vote.window, (forWindow = new Map()));
     forWindow.set(sender, vote);
     const last = this.peerLastVote.get(sender);
-    if (!last || last.window <= vote.window) this.peerLastVote.set(sender, { window: vote.window, hash: toHex(vote.hash), applied: vote.applied });
+    if (!last || last.window <= vote.window) this.peerLastVote.set(sender, { window: vote.window, hash: toHex(vote.hash), history: toHex(vote.history) });
   }
 
   private checkConsensus(window: number, nowMs: number, effects: Effect[]): void {
@@ -1135,7 +1169,7 @@ export class Coordinator {
     for (const [sender, vote] of forWindow) {
       // A server proven to equivocate in this window counts for nothing in it.
       if (this.equivocated(window, sender)) continue;
-      const key = toHex(vote.hash);
+      const key = toHex(vote.hash) + toHex(vote.history);
       byHash.set(key, [...(byHash.get(key) ?? []), sender]);
     }
     for (const voters of byHash.values()) {
@@ -1143,6 +1177,7 @@ export class Coordinator {
       const votes = voters.map((s) => forWindow.get(s)!);
       this.certified.set(window, {
         hash: votes[0]!.hash,
+        history: votes[0]!.history,
         voters,
         certificate: encodeCertificate(votes.map((v) => v.bytes)),
         learnedAtMs: nowMs,
@@ -1160,7 +1195,7 @@ export class Coordinator {
     const c = this.certified.get(window);
     if (!c || window <= this.agreedCheckpoint.window || this.syncing !== null) return;
     const pending = this.pendingWindow();
-    const atHash = equalBytes(this.o.ledger.stateHashBytes(), c.hash) && (pending === null || pending <= window);
+    const atHash = (pending === null || pending <= window) && sameOutcome({ hash: this.o.ledger.stateHashBytes(), history: this.o.ledger.historyDigest() }, c);
     if (atHash) {
       // Not stored: the checkpoint stays where it was (the gate keeps refusing) and tick() settles
       // again on a later tick, still at this hash.
@@ -1173,7 +1208,7 @@ export class Coordinator {
       this.o.onAgreed?.(window);
       // Reached without a vote of its own (the certificate came before the batch, or the relays
       // gave the same state): vote it now, so the window can become final (3 of 3 needs everyone).
-      if (!this.voted.has(window)) this.castVote(window, true, nowMs, effects);
+      if (!this.voted.has(window)) this.castVote(window, nowMs, effects);
       this.noteFinal(window);
       this.retryDeferred(nowMs, effects);
       return;
@@ -1262,13 +1297,13 @@ export class Coordinator {
       votes.push({ sender, vote: d.message });
     }
     const first = votes[0]!.vote;
-    if (!votes.every((v) => v.vote.window === first.window && equalBytes(v.vote.hash, first.hash))) return reject("votes for different windows or hashes");
+    if (!votes.every((v) => v.vote.window === first.window && sameOutcome(v.vote, first))) return reject("votes for different windows, hashes or histories");
     // A vote here that differs from one this server holds of the same server and window: if
     // validly signed, the two prove that server equivocated (how a fork between two halves of the
     // network comes to light: each learns the other's certificate).
     for (const { sender, vote } of votes) {
       const known = this.votes.get(vote.window)?.get(sender);
-      if (known !== undefined && !equalBytes(known.bytes, vote.bytes) && verifyPeerMessage(vote, this.o.verify)) this.proveEquivocation(sender, known, vote, nowMs, effects);
+      if (known !== undefined && !equalBytes(known.bytes, vote.bytes) && verifyPeerMessage(vote, this.o.verify)) this.proveEquivocation(sender, known, vote, "two different votes", nowMs, effects);
     }
     const counted = votes.filter((v) => !this.equivocated(first.window, v.sender));
     if (!this.majority(counted.length)) return { ...reject(counted.length < votes.length ? "not a majority without the votes of servers proven to equivocate" : "not a majority"), effects };
@@ -1276,6 +1311,7 @@ export class Coordinator {
     if (!votes.every((v) => verifyPeerMessage(v.vote, this.o.verify))) return reject("bad signature");
     this.certified.set(first.window, {
       hash: first.hash,
+      history: first.history,
       voters: votes.map((v) => v.sender),
       certificate: new Uint8Array(bytes),
       learnedAtMs: nowMs,
@@ -1320,7 +1356,7 @@ export class Coordinator {
         }
         start = end;
       }
-      if (!equalBytes(this.o.ledger.stateHashBytes(), hash)) return false;
+      if (!sameOutcome({ hash: this.o.ledger.stateHashBytes(), history: this.o.ledger.historyDigest() }, c)) return false;
       this.o.ledger.recordAgreed(window, hash, c.certificate, nowMs);
       return true;
     });
@@ -1370,50 +1406,90 @@ export class Coordinator {
   }
 
   /** The index of the server with this key in the network file, or −1. */
+  /** The first vote of a recorded certificate (checked when it was learned), or null if of another format. */
+  private certificateVote(certificate: Uint8Array): Vote | null {
+    const first = splitCertificate(certificate)?.[0];
+    if (first === undefined) return null;
+    const d = parsePeerMessage(first, this.networkId, this.limits);
+    return d.ok && d.message.type === "vote" ? d.message : null;
+  }
+
   private serverIndexOf(key: Uint8Array): number {
     return this.o.network.servers.findIndex((s) => equalBytes(s.key, key));
   }
 
-  /** Whether `server` is proven to have signed two different votes for `window`. */
+  /** Whether `server` is proven to have signed two conflicting messages for `window`. */
   private equivocated(window: number, server: number): boolean {
     return this.equivocators.get(window)?.has(server) ?? false;
   }
 
-  /** A proof sent by a peer: two votes of one server for one window, both checked here. */
+  /**
+   * A proof sent by a peer: two messages of one server for one window that conflict (conflict.ts),
+   * both signatures checked here, cheap checks first.
+   */
   private receiveProof(m: Proof, nowMs: number): ReceiveResult {
     const effects: Effect[] = [];
     const reject = (reason: string): ReceiveResult => this.rejected(reason, effects);
     const a = parsePeerMessage(m.first, this.networkId, this.limits);
     const b = parsePeerMessage(m.second, this.networkId, this.limits);
-    if (!a.ok || !b.ok || a.message.type !== "vote" || b.message.type !== "vote") return reject("a proof holds two votes");
-    const [va, vb] = [a.message, b.message];
-    if (va.window !== m.window || vb.window !== m.window) return reject("a proof's votes are of another window");
-    if (!equalBytes(va.sender, vb.sender)) return reject("a proof's votes are of two servers");
-    if (equalBytes(va.bytes, vb.bytes)) return reject("a proof's votes are the same vote");
-    const accused = this.serverIndexOf(va.sender);
+    if (!a.ok || !b.ok) return reject(`a proof holds a malformed message (${!a.ok ? a.reason : !b.ok ? b.reason : ""})`);
+    const [ma, mb] = [a.message, b.message];
+    if (ma.window !== m.window || mb.window !== m.window) return reject("a proof's messages are of another window");
+    if (!equalBytes(ma.sender, mb.sender)) return reject("a proof's messages are of two servers");
+    const accused = this.serverIndexOf(ma.sender);
     if (accused < 0) return reject("a proof about a server outside the network");
+    const why = conflictBetween(ma, mb);
+    if (why === null) return reject("a proof's messages do not conflict");
     if (this.equivocated(m.window, accused)) return { ok: true, effects };
-    if (!verifyPeerMessage(va, this.o.verify) || !verifyPeerMessage(vb, this.o.verify)) return reject("a proof with a bad signature");
-    this.proveEquivocation(accused, va, vb, nowMs, effects);
+    if (!verifyPeerMessage(ma, this.o.verify) || !verifyPeerMessage(mb, this.o.verify)) return reject("a proof with a bad signature");
+    this.proveEquivocation(accused, ma, mb, why, nowMs, effects);
     return { ok: true, effects };
   }
 
   /**
-   * `server` signed two different votes for one window (both checked): keep the proof on disk, say
+   * Whether `m` (validly signed by `server`) conflicts with a message of the same window this
+   * server holds from it: the relays it holds, the handover it took. If so, the proof is kept and
+   * sent (proveEquivocation), and true is returned.
+   */
+  private detectConflict(server: number, m: Relay | Handover, nowMs: number, effects: Effect[]): boolean {
+    if (this.equivocated(m.window, server)) return true;
+    const held: Uint8Array[] = this.inbox.chain(m.window).map((l) => l.bytes);
+    const taken = this.handoversKept.get(m.window);
+    if (taken !== undefined) held.push(taken);
+    for (const bytes of held) {
+      if (equalBytes(bytes, m.bytes)) continue;
+      const d = parsePeerMessage(bytes, this.networkId, this.limits);
+      if (!d.ok || !equalBytes(d.message.sender, m.sender)) continue;
+      const why = conflictBetween(d.message, m);
+      if (why === null) continue;
+      this.proveEquivocation(server, d.message, m, why, nowMs, effects);
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * `server` signed two conflicting messages for one window (both checked): keep the proof on disk, say
    * so loudly, send it to every server, and stop counting that server's votes in the window. A
    * certificate of the window that needed them no longer counts; if it was this server's latest
    * checkpoint, the checkpoint is withdrawn and the window undone (the network then continues from
    * the checkpoint before, as after a window with no majority).
    */
-  private proveEquivocation(server: number, a: Vote, b: Vote, nowMs: number, effects: Effect[]): void {
+  private proveEquivocation(server: number, a: PeerMessage, b: PeerMessage, why: string, nowMs: number, effects: Effect[]): void {
     const window = a.window;
     if (this.equivocated(window, server) || server === this.self) return;
     if (!this.stored(`storing the proof that server ${server} equivocated in window ${window}`, () => this.o.ledger.recordEquivocation(window, a.sender, a.bytes, b.bytes, nowMs))) return;
     this.noteEquivocator(window, server, nowMs);
     const who = this.o.network.servers[server]!;
-    this.o.log.error("coordinator", `ALARM: server ${who.keyHex} (${who.address}) signed two different votes for window ${window}: it is faulty or its key is compromised. The proof is kept and sent to every server; its votes of that window do not count`, { window, server: who.keyHex });
-    this.event(window, "equivocation", nowMs, `server ${who.address} signed two different votes for this window`);
-    effects.push({ kind: "broadcast", what: "proof", message: encodeProof({ networkId: this.networkId, sender: this.selfKey, window, sentAtMs: nowMs, first: a.bytes, second: b.bytes }, this.o.seed) });
+    this.o.log.error("coordinator", `ALARM: server ${who.keyHex} (${who.address}) signed ${why} for window ${window}: it is faulty or its key is compromised. The proof is kept and sent to every server; its votes of that window do not count`, { window, server: who.keyHex });
+    this.event(window, "equivocation", nowMs, `server ${who.address} signed ${why} for this window`);
+    // Two handovers near the capacity do not fit one peer message: such a proof is kept and shown
+    // here only (each receiver of the two handovers finds the conflict itself when it meets both).
+    if (proofBytes(a.bytes.length, b.bytes.length) <= this.limits.peerMessageBytesMax) {
+      effects.push({ kind: "broadcast", what: "proof", message: encodeProof({ networkId: this.networkId, sender: this.selfKey, window, sentAtMs: nowMs, first: a.bytes, second: b.bytes }, this.o.seed, this.limits) });
+    } else {
+      this.o.log.warn("coordinator", `the proof against server ${who.keyHex} in window ${window} is larger than a peer message: kept here, not sent`, { window });
+    }
     // A certificate that needed the equivocator's vote is void.
     const c = this.certified.get(window);
     if (c !== undefined && !this.majority(c.voters.filter((v) => !this.equivocated(window, v)).length)) this.certified.delete(window);
@@ -1492,6 +1568,11 @@ export class Coordinator {
       recent: [...this.events].reverse(),
     };
   }
+}
+
+/** Two votes (or a state and a certificate) count together only for one state hash and one history. */
+function sameOutcome(a: { readonly hash: Uint8Array; readonly history: Uint8Array }, b: { readonly hash: Uint8Array; readonly history: Uint8Array }): boolean {
+  return equalBytes(a.hash, b.hash) && equalBytes(a.history, b.history);
 }
 
 function assertNever(value: never): never {

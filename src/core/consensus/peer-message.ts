@@ -1,5 +1,5 @@
 // Server-to-server messages, binary and signed by the sender's server key. Fixed layout:
-//   magic "scryp-peer/2" (12) | type (1) | network id (32) | sender key (32)
+//   magic "scryp-peer/3" (12) | type (1) | network id (32) | sender key (32)
 //   | window (8, big-endian signed) | sent at (8, big-endian, Unix ms) | payload
 //   | Ed25519 signature over all before it (64)
 // The network id (core/network-id.ts) is signed with the rest, so a message signed for another
@@ -7,7 +7,10 @@
 // Payloads:
 //   handover (1): base window (8, signed; -1 = genesis) | base hash (32) | state hash (32)
 //                 | count (4) | count × 140-byte payments, in acceptance order
-//   vote (2):     state hash (32) | applied (1: 1 = the beta's batch applied, 0 = no batch came)
+//   vote (2):     base window (8, signed) | base hash (32) | batch digest (32) | state hash (32)
+//                 | history digest (32): what the voter applied the window on, what it applied,
+//                 and where that took it (core/history-digest.ts). Two votes count together only
+//                 for one state hash and one history digest.
 //   relay (3):    first (4: index of its first payment in the window's acceptance order)
 //                 | count (4) | count × 140-byte payments the alpha accepted since its last relay.
 //                 Sent during the window so peers check signatures ahead of the handover; the
@@ -21,9 +24,11 @@
 //                 Sent when the beta's handover did not come, by the alpha of the next window (or,
 //                 in turn, of the ones after it): the window is completed with the longest prefix
 //                 of the alpha's relays that a majority of servers answered with (PROTOCOL.md §7).
-//   proof (6):    first vote (190) | second vote (190): two validly signed, different votes of one
-//                 server for the header's window — proof that it equivocated. Sent by whoever
-//                 finds them to every server; each checks both signatures before using it.
+//   proof (6):    length (4) | a message | length (4) | a message: two validly signed messages of
+//                 one server for the header's window that conflict (conflict.ts: two votes, two
+//                 handovers on one base, relays or a relay and the handover with different payments
+//                 at one position) — proof that it is faulty. Sent by whoever finds them to every
+//                 server; each checks both signatures and the conflict before using it.
 // The counts are bounded by the network's capacity (peer-limits.ts): checked where a message is
 // built (a bug if exceeded) and where it is parsed (a refusal), so encoders and parsers take the limits.
 import { KEY_BYTES, PAYMENT_SIZE_BYTES, SIGNATURE_BYTES } from "../limits.ts";
@@ -34,7 +39,7 @@ import { assert } from "../assert.ts";
 import type { Verify } from "../acceptance.ts";
 import type { PeerLimits } from "./peer-limits.ts";
 
-export const PEER_MAGIC = new TextEncoder().encode("scryp-peer/2");
+export const PEER_MAGIC = new TextEncoder().encode("scryp-peer/3");
 /** The magic without its version: a message that starts so but differs is of another scryp. */
 const PEER_MAGIC_STEM = new TextEncoder().encode("scryp-peer/");
 export const HANDOVER_TYPE = 1;
@@ -46,12 +51,17 @@ export const PROOF_TYPE = 6;
 export const NETWORK_ID_OFFSET = PEER_MAGIC.length + 1; // 13
 export const SENDER_OFFSET = NETWORK_ID_OFFSET + NETWORK_ID_BYTES; // 45
 const HEADER_BYTES = SENDER_OFFSET + KEY_BYTES + 8 + 8; // 93
-export const VOTE_BYTES = HEADER_BYTES + 32 + 1 + SIGNATURE_BYTES; // 190
+export const VOTE_BYTES = HEADER_BYTES + 8 + 4 * 32 + SIGNATURE_BYTES; // 293
 const HANDOVER_FIXED_BYTES = HEADER_BYTES + 8 + 32 + 32 + 4 + SIGNATURE_BYTES;
 const RELAY_FIXED_BYTES = HEADER_BYTES + 4 + 4 + SIGNATURE_BYTES;
 export const HELD_BYTES = HEADER_BYTES + 4 + SIGNATURE_BYTES;
 const RESCUE_FIXED_BYTES = HEADER_BYTES + 8 + 32 + 32 + 4 + SIGNATURE_BYTES;
-export const PROOF_BYTES = HEADER_BYTES + 2 * VOTE_BYTES + SIGNATURE_BYTES;
+/** Bytes of a proof holding two messages of these lengths. */
+export function proofBytes(first: number, second: number): number {
+  return HEADER_BYTES + 8 + first + second + SIGNATURE_BYTES;
+}
+/** The shortest message a proof may hold: a bare header and signature. */
+const PROVEN_MESSAGE_BYTES_MIN = HEADER_BYTES + SIGNATURE_BYTES;
 /** Bytes a relay adds inside a rescue beyond its payments: its length prefix and fixed part. */
 export const RESCUE_BYTES_PER_RELAY = 4 + RELAY_FIXED_BYTES;
 
@@ -89,8 +99,15 @@ export interface Vote {
   readonly sender: Uint8Array;
   readonly window: number;
   readonly sentAtMs: number;
+  /** The checkpoint the voter applied the window on. */
+  readonly baseWindow: number;
+  readonly baseHash: Uint8Array;
+  /** The digest of the window's payments the voter applied (§6a). */
+  readonly batch: Uint8Array;
+  /** The state hash after them. */
   readonly hash: Uint8Array;
-  readonly applied: boolean;
+  /** The history digest after them (§6a). */
+  readonly history: Uint8Array;
   readonly bytes: Uint8Array;
 }
 
@@ -135,7 +152,7 @@ export interface Proof {
   readonly sender: Uint8Array;
   readonly window: number;
   readonly sentAtMs: number;
-  /** The two votes, as signed by the server they prove equivocated (parsed by the coordinator). */
+  /** The two messages, as signed by the server they prove faulty (parsed by the coordinator). */
   readonly first: Uint8Array;
   readonly second: Uint8Array;
   readonly bytes: Uint8Array;
@@ -143,13 +160,16 @@ export interface Proof {
 
 export type PeerMessage = Handover | Vote | Relay | Held | Rescue | Proof;
 
-export function encodeProof(m: Omit<Proof, "type" | "bytes">, seed: Uint8Array): Uint8Array {
-  assert(m.first.length === VOTE_BYTES && m.second.length === VOTE_BYTES, "a proof holds two votes");
-  const out = new Uint8Array(PROOF_BYTES);
+export function encodeProof(m: Omit<Proof, "type" | "bytes">, seed: Uint8Array, limits: PeerLimits): Uint8Array {
+  const out = new Uint8Array(proofBytes(m.first.length, m.second.length));
+  assert(out.length <= limits.peerMessageBytesMax, `a proof of ${out.length} bytes is over the peer message bound`);
   const view = new DataView(out.buffer);
-  const o = writeHeader(view, out, PROOF_TYPE, m);
-  out.set(m.first, o);
-  out.set(m.second, o + VOTE_BYTES);
+  let o = writeHeader(view, out, PROOF_TYPE, m);
+  for (const part of [m.first, m.second]) {
+    view.setUint32(o, part.length, false);
+    out.set(part, o + 4);
+    o += 4 + part.length;
+  }
   return signInto(out, seed);
 }
 
@@ -247,14 +267,22 @@ export function encodeHandover(m: Omit<Handover, "type" | "bytes">, seed: Uint8A
 }
 
 export function encodeVote(m: Omit<Vote, "type" | "bytes">, seed: Uint8Array): Uint8Array {
+  for (const [name, digest] of [["base hash", m.baseHash], ["batch digest", m.batch], ["state hash", m.hash], ["history digest", m.history]] as const) {
+    assert(digest.length === 32, `a vote's ${name} is 32 bytes, not ${digest.length}`);
+  }
   const out = new Uint8Array(VOTE_BYTES);
   const view = new DataView(out.buffer);
   let o = writeHeader(view, out, VOTE_TYPE, m);
-  out.set(m.hash, o);
-  o += 32;
-  out[o] = m.applied ? 1 : 0;
+  view.setBigInt64(o, BigInt(m.baseWindow), false);
+  o += 8;
+  for (const digest of [m.baseHash, m.batch, m.hash, m.history]) {
+    out.set(digest, o);
+    o += 32;
+  }
   return signInto(out, seed);
 }
+
+
 
 export type DecodeResult = { ok: true; message: PeerMessage } | { ok: false; reason: string };
 
@@ -307,9 +335,11 @@ export function parsePeerMessage(bytes: Uint8Array, networkId: Uint8Array, limit
   if (window === null || sentAtMs === null) return { ok: false, reason: "window or time out of range" };
   if (type === VOTE_TYPE) {
     if (bytes.length !== VOTE_BYTES) return { ok: false, reason: `a vote is ${VOTE_BYTES} bytes` };
-    const applied = bytes[o + 32];
-    if (applied !== 0 && applied !== 1) return { ok: false, reason: "bad applied flag" };
-    return { ok: true, message: { type: "vote", networkId: messageNetworkId.slice(), sender, window, sentAtMs, hash: bytes.slice(o, o + 32), applied: applied === 1, bytes } };
+    const baseWindow = safeNumber(view.getBigInt64(o, false));
+    if (baseWindow === null || baseWindow < -1 || baseWindow >= window) return { ok: false, reason: "base window out of range" };
+    o += 8;
+    const digest = (i: number) => bytes.slice(o + 32 * i, o + 32 * (i + 1));
+    return { ok: true, message: { type: "vote", networkId: messageNetworkId.slice(), sender, window, sentAtMs, baseWindow, baseHash: digest(0), batch: digest(1), hash: digest(2), history: digest(3), bytes } };
   }
   if (type === HANDOVER_TYPE) {
     if (bytes.length < HANDOVER_FIXED_BYTES) return { ok: false, reason: "handover too short" };
@@ -340,8 +370,18 @@ export function parsePeerMessage(bytes: Uint8Array, networkId: Uint8Array, limit
     return { ok: true, message: { type: "held", networkId: messageNetworkId.slice(), sender, window, sentAtMs, count, bytes } };
   }
   if (type === PROOF_TYPE) {
-    if (bytes.length !== PROOF_BYTES) return { ok: false, reason: `a proof is ${PROOF_BYTES} bytes` };
-    return { ok: true, message: { type: "proof", networkId: messageNetworkId.slice(), sender, window, sentAtMs, first: bytes.slice(o, o + VOTE_BYTES), second: bytes.slice(o + VOTE_BYTES, o + 2 * VOTE_BYTES), bytes } };
+    const end = bytes.length - SIGNATURE_BYTES;
+    const parts: Uint8Array[] = [];
+    for (let i = 0; i < 2; i++) {
+      if (o + 4 > end) return { ok: false, reason: "proof truncated" };
+      const length = view.getUint32(o, false);
+      o += 4;
+      if (length < PROVEN_MESSAGE_BYTES_MIN || o + length > end) return { ok: false, reason: "a message in the proof has a bad length" };
+      parts.push(bytes.slice(o, o + length));
+      o += length;
+    }
+    if (o !== end) return { ok: false, reason: "length does not match the proof's messages" };
+    return { ok: true, message: { type: "proof", networkId: messageNetworkId.slice(), sender, window, sentAtMs, first: parts[0]!, second: parts[1]!, bytes } };
   }
   if (type === RESCUE_TYPE) {
     if (bytes.length < RESCUE_FIXED_BYTES) return { ok: false, reason: "rescue too short" };
