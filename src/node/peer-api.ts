@@ -2,7 +2,7 @@
 // request passes peerGuard (signed by a listed server, bound to method, path, length and time)
 // before its body is read. Messages are binary and signed (core/consensus/peer-message.ts); the
 // coordinator checks and applies them. What each route serves is only what a member needs:
-//   POST /peer/message      a handover, vote or relay (body ≤ the largest handover of this network)
+//   POST /peer/message      a peer message of any type (body ≤ the largest peer message of this network: a rescue)
 //   GET  /peer/certificate  the certificate of this server's latest agreed window
 //   GET  /peer/payments     agreed history for a resync, at most resyncPaymentsMax rows, streamed
 //   GET  /peer/handover     the handover (or rescue) of ?window= this server took, for a peer that missed it
