@@ -756,15 +756,15 @@ export class Ledger implements ConsensusLedger {
   }
 
   /**
-   * Withdraws the latest checkpoint, `window` (its certificate lost its majority: a voter was
-   * proven to equivocate), and undoes everything after the checkpoint before it, in one
-   * transaction. Returns the payments undone.
+   * Withdraws the recorded checkpoint of `window` (its certificate lost its majority: a voter was
+   * proven to equivocate) and every later one (built on it), and undoes everything after the
+   * checkpoint before it, in one transaction. Returns the payments undone.
    */
   revokeCheckpoint(window: number): number {
-    assertInvariant(this.agreed().window === window && window >= 0, `only the latest checkpoint can be revoked, not window ${window}`);
+    assertInvariant(this.canRevoke(window), `only a recorded checkpoint with a known state before it can be revoked, not window ${window}`);
     let undone = 0;
     this.transact("checkpoint revoke", () => {
-      this.client.run("DELETE FROM checkpoints WHERE window = ?", [window]);
+      this.client.run("DELETE FROM checkpoints WHERE window >= ?", [window]);
       undone = this.rollbackAfter(this.agreed().window);
     });
     return undone;
@@ -933,6 +933,18 @@ export class Ledger implements ConsensusLedger {
     this.latestWindowCache = this.readLatestWindow();
     this.history.undoneAfter(window);
     return rows.length;
+  }
+
+  /**
+   * Whether the checkpoint of `window` can be withdrawn: it is recorded, and the state before it is
+   * known — a checkpoint before it is kept, or there is none because no payment precedes it (the
+   * genesis). Older checkpoints are pruned (CHECKPOINTS_KEPT), so a withdrawal that deep cannot be.
+   */
+  canRevoke(window: number): boolean {
+    if (window < 0 || this.checkpoint(window) === undefined) return false;
+    const before = this.client.query<{ n: number }, [number]>("SELECT count(*) AS n FROM checkpoints WHERE window < ?").get(window)!.n;
+    if (before > 0) return true;
+    return this.client.query<{ n: number }, [number]>("SELECT count(*) AS n FROM (SELECT 1 FROM payments WHERE window < ? LIMIT 1)").get(window)!.n === 0;
   }
 
   /** The stored certificate of an agreed window, if kept. */

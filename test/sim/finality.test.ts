@@ -166,4 +166,49 @@ describe("a faulty beta that equivocates", () => {
       for (const l of ledgers) l.close();
     }
   });
+
+  test("a fork found a window later: the forked checkpoint and the one built on it are both withdrawn", () => {
+    // k is chosen so that the honest server that took A's first handover (B) is the next alpha:
+    // with A's vote it agrees window k+1 on its side of the fork before the fork comes to light.
+    let k = 1_795_000_102;
+    while (alphaOf(k + 1, schedule) === alphaOf(k, schedule)) k++;
+    const A = alphaOf(k, schedule);
+    const B = alphaOf(k + 1, schedule);
+    const C = [0, 1, 2].find((i) => i !== A && i !== B)!;
+    const nowMs = blackoutStartMs(k, schedule) + 20;
+    const ledgers = keys.map(() => Ledger.open(":memory:", { genesis: network.genesis, nowMs }));
+    try {
+      const cs = keys.map((key, i) => new Coordinator({ network, selfIndex: i, seed: key.seed, ledger: ledgers[i]!, verify: verifySignature, log: silentLogger, flushIntake: () => {} }));
+      const base = ledgers[B]!.agreed();
+      const spend = (payee: typeof payee1) => buildPayment({ timestampMs: windowStartMs(k, schedule) + 100, amount: 1_000, payee: payee.publicKey, payer: payer.publicKey, payerSeed: payer.seed });
+      const handover = (payment: Uint8Array) =>
+        encodeHandover({ networkId: network.id, sender: keys[A]!.publicKey, window: k, sentAtMs: nowMs, baseWindow: base.window, baseHash: base.hash, hash: base.hash, payments: [payment] }, keys[A]!.seed, peerLimits(network.capacity));
+      const votesOf = (effects: readonly Effect[]) => effects.flatMap((e) => (e.kind === "broadcast" && e.what === "vote" ? [e.message] : []));
+      const aVote = (l: Ledger, window: number, on: { window: number; hash: Uint8Array }) =>
+        encodeVote({ networkId: network.id, sender: keys[A]!.publicKey, window, sentAtMs: nowMs, baseWindow: on.window, baseHash: on.hash, batch: l.batchDigest(window), hash: l.stateHashBytes(), history: l.historyDigest() }, keys[A]!.seed);
+      const [bVote] = votesOf(cs[B]!.receive(handover(spend(payee1)), nowMs).effects);
+      const [cVote] = votesOf(cs[C]!.receive(handover(spend(payee2)), nowMs).effects);
+      const aToC = aVote(ledgers[C]!, k, base);
+      cs[B]!.receive(aVote(ledgers[B]!, k, base), nowMs + 1);
+      cs[C]!.receive(aToC, nowMs + 1);
+      cs[B]!.receive(cVote!, nowMs + 2);
+      cs[C]!.receive(bVote!, nowMs + 2);
+      expect([cs[B]!.agreed.window, cs[C]!.agreed.window]).toEqual([k, k]);
+      // B, the alpha of k+1, hands over on its checkpoint k; A votes with it: B records k+1.
+      const atB = ledgers[B]!.agreed();
+      const later = blackoutStartMs(k + 1, schedule) + 1;
+      cs[B]!.tick(later);
+      cs[B]!.receive(aVote(ledgers[B]!, k + 1, atB), later + 1);
+      expect(cs[B]!.agreed.window).toBe(k + 1);
+      // Now B meets A's other vote for k (C's certificate): the proof withdraws k and k+1 at B.
+      const learned = cs[B]!.receiveCertificate(cs[C]!.newestCertificate()!.certificate, later + 2);
+      expect(learned.ok).toBe(false);
+      expect(cs[B]!.agreed.window).toBe(base.window);
+      expect(ledgers[B]!.balance(payer.publicKey)).toBe(1_000);
+      expect(ledgers[B]!.checkpoint(k + 1)).toBeUndefined();
+      expect(cs[B]!.equivocations().map((e) => e.window)).toEqual([k]);
+    } finally {
+      for (const l of ledgers) l.close();
+    }
+  });
 });

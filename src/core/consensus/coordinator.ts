@@ -99,8 +99,10 @@ export interface ConsensusLedger {
   storeRelay(window: number, first: number, bytes: Uint8Array, keepFrom: number): void;
   /** The stored relays (recent windows). */
   storedRelays(): { window: number; first: number; bytes: Uint8Array }[];
-  /** Withdraws the latest checkpoint and undoes what follows the one before it. */
+  /** Withdraws the checkpoint of `window` and every later one, and undoes what follows the one before it. */
   revokeCheckpoint(window: number): number;
+  /** Whether that checkpoint is recorded and the state before it known (a kept checkpoint, or the genesis). */
+  canRevoke(window: number): boolean;
   /** A proof that `server` signed two conflicting messages for `window` (conflict.ts), kept once. */
   recordEquivocation(window: number, server: Uint8Array, first: Uint8Array, second: Uint8Array, nowMs: number): void;
   equivocations(): { window: number; server: Uint8Array; first: Uint8Array; second: Uint8Array; foundAtMs: number }[];
@@ -1493,21 +1495,31 @@ export class Coordinator {
     // A certificate that needed the equivocator's vote is void.
     const c = this.certified.get(window);
     if (c !== undefined && !this.majority(c.voters.filter((v) => !this.equivocated(window, v)).length)) this.certified.delete(window);
-    if (this.agreedCheckpoint.window !== window || this.agreedCheckpoint.certificate.length === 0) return;
-    const voters = (splitCertificate(this.agreedCheckpoint.certificate) ?? []).flatMap((part) => {
+    // This server's checkpoint of the window (the latest, or one of the 16 kept before it).
+    const recorded = window === this.agreedCheckpoint.window ? this.agreedCheckpoint : window < this.agreedCheckpoint.window ? this.o.ledger.checkpoint(window) : undefined;
+    if (recorded === undefined || recorded.certificate.length === 0) return;
+    const voters = (splitCertificate(recorded.certificate) ?? []).flatMap((part) => {
       const d = parsePeerMessage(part, this.networkId, this.limits);
       return d.ok ? [this.serverIndexOf(d.message.sender)] : [];
     });
     if (this.majority(voters.filter((v) => v >= 0 && !this.equivocated(window, v)).length)) return;
+    // Back to the checkpoint before it, which must still be kept (or be the genesis, before the
+    // first): a fork found more than 15 checkpoints on is logged, and left to the resync.
+    if (!this.o.ledger.canRevoke(window)) {
+      this.o.log.error("coordinator", `the checkpoint of window ${window} had its majority only with the equivocating server's vote, but the checkpoint before it is no longer kept: not withdrawn`, { window });
+      return;
+    }
     let undone = 0;
+    const later = this.agreedCheckpoint.window > window ? 1 : 0;
     if (!this.stored(`withdrawing the checkpoint of window ${window}`, () => (undone = this.o.ledger.revokeCheckpoint(window)))) return;
     this.speculation = null;
     this.agreedCheckpoint = this.o.ledger.agreed();
     this.counters.revoked++;
     if (this.finalWindow >= window) this.finalWindow = this.agreedCheckpoint.window; // cannot happen with one faulty server (PROTOCOL §7 step 9)
     this.o.onUndone?.(this.agreedCheckpoint.window);
-    this.o.log.error("coordinator", `the checkpoint of window ${window} had its majority only with the equivocating server's vote: withdrawn; back at window ${this.agreedCheckpoint.window}, ${undone} payment(s) undone`, { window });
-    this.event(window, "rollback", nowMs, `checkpoint withdrawn (its majority needed an equivocating server); ${undone} payment(s) undone`);
+    const also = later > 0 ? " with the later ones built on it" : "";
+    this.o.log.error("coordinator", `the checkpoint of window ${window} had its majority only with the equivocating server's vote: withdrawn${also}; back at window ${this.agreedCheckpoint.window}, ${undone} payment(s) undone`, { window });
+    this.event(window, "rollback", nowMs, `checkpoint withdrawn${also} (its majority needed an equivocating server); ${undone} payment(s) undone`);
   }
 
   private noteEquivocator(window: number, server: number, foundAtMs: number): void {
