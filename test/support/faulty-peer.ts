@@ -92,7 +92,7 @@ export class FaultyPeer {
   constructor(
     key: KeyPair,
     readonly index: number,
-    /** Where each honest node's HTTP API is (index → URL); the peer's own index is absent. */
+    /** Where each honest node's HTTP API is (index → URL; the owner may change it before the nodes start); the peer's own index is absent. */
     private readonly urls: ReadonlyMap<number, string>,
   ) {
     this.key = key;
@@ -104,12 +104,12 @@ export class FaultyPeer {
     return this.server.port!;
   }
 
-  /** Takes the network (once the file is written) and starts the honest behaviour. */
+  /** Takes the network (once the file is written, again if it is rewritten) and starts the honest behaviour. */
   begin(network: Network): void {
     this.network = network;
     this.limits = peerLimits(network.capacity);
     this.schedule = { serverCount: network.servers.length, intervalMs: network.intervalMs, blackoutMs: network.blackoutMs };
-    this.timer = setInterval(() => void this.tick(), 20);
+    this.timer ??= setInterval(() => void this.tick(), 20);
   }
 
   close(): void {
@@ -283,6 +283,7 @@ export interface FaultyNetOptions {
 }
 
 export interface NodeStatus {
+  key: string;
   window: number;
   accepting: boolean;
   syncing: boolean;
@@ -313,6 +314,8 @@ export class FaultyNet {
   network!: Network;
   readonly t0 = Date.now();
   private readonly procs = new Map<number, ReturnType<typeof Bun.spawn>>();
+  /** The honest nodes' URLs as the faulty peer sends to them (updated if the ports are chosen again). */
+  private readonly peerUrls = new Map<number, string>();
   private readonly logs = new Map<number, string>();
   private readonly notes: string[] = [];
 
@@ -326,16 +329,7 @@ export class FaultyNet {
 
   static async create(o: FaultyNetOptions): Promise<FaultyNet> {
     const n = new FaultyNet(o);
-    for (const i of n.honest) {
-      for (;;) {
-        const p = await freePort();
-        if (!n.ports.includes(p)) {
-          n.ports[i] = p;
-          break;
-        }
-      }
-    }
-    n.peer = new FaultyPeer(n.servers[o.faultyIndex]!, o.faultyIndex, new Map(n.honest.map((i) => [i, n.url(i)])));
+    n.peer = new FaultyPeer(n.servers[o.faultyIndex]!, o.faultyIndex, n.peerUrls);
     n.ports[o.faultyIndex] = n.peer.listen();
     let rest = o.supply;
     o.funded.forEach((b, i) => {
@@ -343,18 +337,34 @@ export class FaultyNet {
       rest -= b;
     });
     n.genesis.set(toHex(n.servers[n.honest[0]!]!.publicKey), rest);
-    const file = {
-      servers: n.servers.map((s, i) => ({ key: toHex(s.publicKey), address: `${HOST}:${n.ports[i]}` })),
-      interval: o.intervalMs,
-      blackout: o.blackoutMs,
-      skew: o.skewMs,
-      genesis: Object.fromEntries(n.genesis),
-    };
-    writeJson(n.netPath, file);
-    n.network = parseNetwork(file);
     for (const i of n.honest) await Bun.write(join(n.dir.path, `s${i}.seed`), n.servers[i]!.seed);
-    n.peer.begin(n.network);
+    await n.layout();
     return n;
+  }
+
+  /** Free ports for the honest nodes, and the network file that names them (the peer's port stays: it is bound). */
+  private async layout(): Promise<void> {
+    for (const i of this.honest) this.ports[i] = 0;
+    for (const i of this.honest) {
+      for (;;) {
+        const p = await freePort();
+        if (!this.ports.includes(p)) {
+          this.ports[i] = p;
+          break;
+        }
+      }
+      this.peerUrls.set(i, this.url(i));
+    }
+    const file = {
+      servers: this.servers.map((s, i) => ({ key: toHex(s.publicKey), address: `${HOST}:${this.ports[i]}` })),
+      interval: this.o.intervalMs,
+      blackout: this.o.blackoutMs,
+      skew: this.o.skewMs,
+      genesis: Object.fromEntries(this.genesis),
+    };
+    writeJson(this.netPath, file);
+    this.network = parseNetwork(file);
+    this.peer.begin(this.network);
   }
 
   url(i: number): string {
@@ -369,28 +379,50 @@ export class FaultyNet {
     this.notes.push(`${this.since()} (window ${windowAt(Date.now(), this.schedule)}) ${what}`);
   }
 
-  /** Starts both honest nodes and waits, bounded, until each answers GET /status. */
+  /**
+   * Starts both honest nodes and waits, bounded, until each answers GET /status as itself. A port
+   * taken between choosing it and the node binding it (another process on a busy machine) is
+   * chosen again, with a new network file and fresh data directories: at most 3 tries.
+   */
   async start(): Promise<void> {
-    await Promise.all(
-      this.honest.map(async (i) => {
-        const args = [BINARY, "node", "--network", this.netPath, "--seed", join(this.dir.path, `s${i}.seed`), "--data", join(this.dir.path, `d${i}`), "--port", String(this.ports[i]), "--host", HOST];
-        const proc = Bun.spawn(args, { cwd: this.dir.path, stdout: "ignore", stderr: "pipe" });
-        this.procs.set(i, proc);
-        this.logs.set(i, "");
-        const decoder = new TextDecoder();
-        void (async () => {
-          for await (const chunk of proc.stderr as ReadableStream<Uint8Array>) this.logs.set(i, this.logs.get(i)! + decoder.decode(chunk, { stream: true }));
-        })().catch(() => {});
-        const deadline = Date.now() + 15_000;
-        for (;;) {
-          if (proc.exitCode !== null) throw new Error(`server ${i} exited at start with ${proc.exitCode}: ${this.log(i)}`);
-          if ((await this.status(i)) !== null) break;
-          if (Date.now() > deadline) throw new Error(`server ${i} did not answer GET /status within 15 s`);
-          await Bun.sleep(25);
-        }
-      }),
-    );
+    for (let attempt = 0; ; attempt++) {
+      const results = await Promise.allSettled(this.honest.map((i) => this.startOne(i, attempt)));
+      const failed = results.flatMap((r) => (r.status === "rejected" ? [r.reason as Error] : []));
+      if (failed.length === 0) break;
+      const inUse = failed.every((e) => /already in use/.test(e.message));
+      for (const proc of this.procs.values()) {
+        proc.kill("SIGKILL");
+        await proc.exited;
+      }
+      this.procs.clear();
+      if (!inUse || attempt >= 2) throw failed[0]!;
+      this.note(`a port was taken (${failed.map((e) => e.message.split("\n").find((l) => /already in use/.test(l))).join("; ")}): new ports, try ${attempt + 2}`);
+      await this.layout();
+    }
     this.note("both honest nodes answer");
+  }
+
+  private async startOne(i: number, attempt: number): Promise<void> {
+    const args = [BINARY, "node", "--network", this.netPath, "--seed", join(this.dir.path, `s${i}.seed`), "--data", join(this.dir.path, `d${i}-${attempt}`), "--port", String(this.ports[i]), "--host", HOST];
+    const proc = Bun.spawn(args, { cwd: this.dir.path, stdout: "ignore", stderr: "pipe" });
+    this.procs.set(i, proc);
+    this.logs.set(i, `${this.logs.get(i) ?? ""}---- ${this.since()} started on port ${this.ports[i]} (pid ${proc.pid}) ----\n`);
+    const decoder = new TextDecoder();
+    void (async () => {
+      for await (const chunk of proc.stderr as ReadableStream<Uint8Array>) this.logs.set(i, this.logs.get(i)! + decoder.decode(chunk, { stream: true }));
+    })().catch(() => {});
+    const key = toHex(this.servers[i]!.publicKey);
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      if (proc.exitCode !== null) {
+        await Bun.sleep(100); // the rest of its stderr
+        throw new Error(`server ${i} exited at start with ${proc.exitCode}: ${this.log(i)}`);
+      }
+      // Answered by this very node (its key), not by whatever else may hold the port.
+      if ((await this.status(i))?.key === key) return;
+      if (Date.now() > deadline) throw new Error(`server ${i} did not answer GET /status within 15 s: ${this.log(i)}`);
+      await Bun.sleep(25);
+    }
   }
 
   async close(): Promise<void> {
