@@ -14,6 +14,8 @@
 //     majority rule allows (PROTOCOL §7 step 9). It comes to light at the next handover (the
 //     receiver, not at its base, pulls the other's certificate and finds the peer's other vote,
 //     §7 step 10); both withdraw the checkpoint. Never final (3 of 3) with different hashes.
+//     Here "never both agreed" cannot hold; the test asserts the agreed fork ends within two
+//     intervals instead (about one is seen), and a test.todo below keeps the stricter wish.
 //
 // Either way: both honest nodes detect the equivocation (GET /status `equivocations` names the
 // faulty server, scryp_equivocations_total ≥ 1), no window is ever final at different hashes and
