@@ -18,6 +18,8 @@
 import { join } from "node:path";
 import { toHex } from "../../src/core/bytes.ts";
 import { encodeHandover, encodeVote, parsePeerMessage, type PeerMessage } from "../../src/core/consensus/peer-message.ts";
+import { batchDigest, EMPTY_HISTORY, historyStep } from "../../src/core/history-digest.ts";
+import { paymentId } from "../../src/core/payment.ts";
 import { peerLimits, type PeerLimits } from "../../src/core/consensus/peer-limits.ts";
 import { PEER_AUTH_HEADER, parsePeerAuth, peerAuthHeader, verifyPeerAuth } from "../../src/core/consensus/peer-request-auth.ts";
 import type { KeyPair } from "../../src/core/keys.ts";
@@ -36,9 +38,8 @@ export function stateHashOfBalances(balances: ReadonlyMap<string, number>): Uint
 }
 
 /**
- * What a vote of the faulty peer is about. Today's vote (PROTOCOL §5) signs only the window and
- * the hash (and `applied`); the fields beyond are here so that a vote format that also names the
- * batch's base and a digest of the batch (and of the history) is built in vote() alone.
+ * What a vote of the faulty peer is about: the vote (PROTOCOL §5) signs the window, the base, the
+ * batch's digest, the state hash and the history digest, all built in vote() from these.
  */
 export interface VoteFacts {
   readonly window: number;
@@ -142,7 +143,23 @@ export class FaultyPeer {
 
   /** THE vote builder: every vote the peer sends, honest or not, is made here. */
   vote(f: VoteFacts): Uint8Array {
-    return encodeVote({ networkId: this.net.id, sender: this.key.publicKey, window: f.window, sentAtMs: Date.now(), hash: f.hash, applied: true }, this.key.seed);
+    const ids = f.payments.map(paymentId);
+    const history = historyStep(this.historyAt(f.base), f.window, ids);
+    return encodeVote(
+      { networkId: this.net.id, sender: this.key.publicKey, window: f.window, sentAtMs: Date.now(), baseWindow: f.base.window, baseHash: f.base.hash, batch: batchDigest(f.window, ids), hash: f.hash, history },
+      this.key.seed,
+    );
+  }
+
+  /**
+   * The history digest (PROTOCOL §6a) at a checkpoint: none before the genesis; otherwise the one
+   * the honest nodes voted with for that window and hash (every server gets every vote).
+   */
+  private historyAt(base: { readonly window: number; readonly hash: Uint8Array }): Uint8Array {
+    if (base.window < 0) return EMPTY_HISTORY;
+    const vote = this.receivedOf("vote").find((r) => r.message.window === base.window && toHex(r.message.hash) === toHex(base.hash));
+    if (vote === undefined) throw new Error(`faulty peer: no honest vote seen for window ${base.window} at ${toHex(base.hash).slice(0, 16)}…: its history is unknown`);
+    return vote.message.history;
   }
 
   /** POST /peer/message to server `to`, signed; resolves with the answer (never throws). */

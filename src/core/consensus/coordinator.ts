@@ -975,6 +975,7 @@ export class Coordinator {
         this.recordVote(sender, m);
         this.checkConsensus(m.window, nowMs, effects);
         this.noteFinal(m.window);
+        this.checkForFork(m, nowMs, effects);
         return { ok: true, effects };
       }
       case "rescue":
@@ -1272,6 +1273,20 @@ export class Coordinator {
     return Math.min(PULL_INTERVAL_MS_MAX, Math.max(PULL_INTERVAL_MS_MIN, this.o.network.intervalMs / 8));
   }
 
+  /**
+   * A vote for a window this server recorded, at another state: the sender holds another
+   * certificate of it, or none — a fork one faulty server can make (PROTOCOL §7 step 9). Asking
+   * every server for its newest certificate (at most every interval/8) brings the conflicting votes
+   * here within a round trip, instead of at the next catch-up.
+   */
+  private checkForFork(vote: Vote, nowMs: number, effects: Effect[]): void {
+    if (vote.window > this.agreedCheckpoint.window) return;
+    const recorded = vote.window === this.agreedCheckpoint.window ? this.agreedCheckpoint : this.o.ledger.checkpoint(vote.window);
+    const agreedVote = recorded === undefined ? null : this.certificateVote(recorded.certificate);
+    if (agreedVote === null || sameOutcome(vote, agreedVote)) return;
+    this.pull(nowMs, effects);
+  }
+
   private pull(nowMs: number, effects: Effect[], now = false): void {
     if (!now && nowMs - this.lastPullMs < this.pullIntervalMs()) return;
     if (effects.some((e) => e.kind === "pull-certificates")) return;
@@ -1454,7 +1469,8 @@ export class Coordinator {
    * sent (proveEquivocation), and true is returned.
    */
   private detectConflict(server: number, m: Relay | Handover, nowMs: number, effects: Effect[]): boolean {
-    if (this.equivocated(m.window, server)) return true;
+    // A server already proven faulty in the window still has its messages that conflict with
+    // nothing held here taken: with n ≥ 4 the honest majority may agree on its batch without it.
     const held: Uint8Array[] = this.inbox.chain(m.window).map((l) => l.bytes);
     const taken = this.handoversKept.get(m.window);
     if (taken !== undefined) held.push(taken);
