@@ -32,7 +32,11 @@
 //    certificates that share an honest voter are still a violation (it voted twice);
 //  - rule 2: an honest server's agreed window may go back when it withdrew its latest checkpoint
 //    on a proof that the faulty server equivocated in that window (§7 step 10);
-//  - rules 5 and 6: a payment the faulty server acknowledged (as alpha) carries no promise.
+//  - rules 5 and 6: a payment the faulty server acknowledged (as alpha) carries no promise; nor
+//    does one an honest alpha acknowledged on a checkpoint that was one side of a fork, or that
+//    it withdrew (what was built on it goes with it). The swarm's end check excuses those
+//    (Invariants.forkedWindows, Invariants.withdrawn); rule 5 needs no excuse, as such a window
+//    is not agreed by a majority of honest servers.
 // Rules 1, 4 and 7 hold unrelaxed at every honest server: the supply, no double application, and
 // final never forks — the promise that one faulty server among any number cannot break.
 import { toHex } from "../core/bytes.ts";
@@ -94,6 +98,12 @@ export class Invariants {
   private readonly watched: Watched[];
   /** Rule 3: per window, per hash, the first server that recorded it and every voter of its certificates. */
   private readonly checkpointByWindow = new Map<number, Map<string, { server: number; voters: Set<number> }>>();
+  /**
+   * Rule 2: window → the honest servers that withdrew their checkpoint of it on a proof against
+   * the faulty server. What such a server accepted on that checkpoint (as the next window's alpha)
+   * is undone with it: an acknowledgement rests on "agreed", which one faulty server can fork.
+   */
+  readonly withdrawn = new Map<number, Set<number>>();
   /** Rule 7: window → the final hash and the first server that held it. */
   private readonly finalByWindow = new Map<number, { hash: string; server: number }>();
   /** Windows whose checkpoints differ between honest servers, as one faulty server can cause (rule 3). */
@@ -200,6 +210,9 @@ export class Invariants {
           this.violation("agreed-window-back", `server ${s.index}: agreed window went from ${w.agreedWindow} back to ${agreed.window}`);
         }
         // Withdrawn on a proof against the faulty server: the window is open again here.
+        let by = this.withdrawn.get(w.lastAgreed);
+        if (by === undefined) this.withdrawn.set(w.lastAgreed, (by = new Set()));
+        by.add(s.index);
         w.agreedWindow = agreed.window;
         w.scannedUpTo = Math.min(w.scannedUpTo, agreed.window);
       }

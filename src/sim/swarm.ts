@@ -178,10 +178,20 @@ export function runSeed(run: SeedRun, log?: Logger): SeedResult {
       const w = Math.floor(Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, false)) / INTERVAL_MS);
       return [w - 1, w, w + 1, w + 2].some((x) => sim!.windowsWithoutMajority.has(x));
     };
-    // What the faulty server acknowledged carries no promise (it may hand over without it).
-    const byFaulty = (idHex: string) => sim!.byzantine !== null && sim!.acknowledgedBy.get(idHex) === sim!.byzantine.server;
+    // What the faulty server acknowledged carries no promise (it may hand over without it); nor
+    // what an honest alpha acknowledged on a checkpoint that was one side of a fork of "agreed"
+    // (honest servers recorded different checkpoints of the window before), or that it withdrew
+    // on a proof against the faulty server: what was built on it goes with it (an acknowledgement
+    // rests on "agreed", which one faulty server can fork; see src/sim/invariants.ts).
+    const window = (bytes: Uint8Array) => Math.floor(Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, false)) / INTERVAL_MS);
+    const byzantineExcused = (idHex: string, bytes: Uint8Array) => {
+      if (sim!.byzantine === null) return false;
+      const by = sim!.acknowledgedBy.get(idHex);
+      const base = window(bytes) - 1;
+      return by === sim!.byzantine.server || sim!.invariants.forkedWindows.has(base) || (by !== undefined && (sim!.invariants.withdrawn.get(base)?.has(by) ?? false));
+    };
     const lost = [...sim.acknowledged.entries()]
-      .filter(([idHex, bytes]) => !excused(bytes) && !byFaulty(idHex) && !honest[0]!.ledger.hasPayment(Uint8Array.from(Buffer.from(idHex, "hex"))))
+      .filter(([idHex, bytes]) => !excused(bytes) && !byzantineExcused(idHex, bytes) && !honest[0]!.ledger.hasPayment(Uint8Array.from(Buffer.from(idHex, "hex"))))
       .map(([idHex]) => idHex);
     if (lost.length > 0) {
       return result("acknowledged-payment-lost", `seed ${run.seed}: ${lost.length} of ${sim.acknowledged.size} acknowledged payment(s) are not in the converged ledger, though a majority of the servers was up and connected through their windows (first: ${lost[0]!.slice(0, 16)}…)`);
