@@ -236,4 +236,16 @@ describe("coordinator findings of the Byzantine server (open: kept as todo until
     const r = runSeed(run);
     expect({ ok: r.ok, failure: r.failure }, `${r.message ?? ""} (replay: ${replayCommand(run)})`).toEqual({ ok: true, failure: null });
   });
+
+  // And its liveness side: after such withdrawals the three servers stand at three checkpoints
+  // (server 2 withdrew window 1795564806 and is back at …05, server 0 withdrew …09 and is at …06,
+  // the faulty server 1 is at …09); each hands over on its own base, no one else is there, and
+  // server 2 refuses every certificate it is offered ("not a majority without the votes of servers
+  // proven to equivocate") although servers 0 and 2 had both voted window …06's hash: no window is
+  // agreed for the 20 windows to the end of the run, healed or not (did-not-converge).
+  test.todo("seed 423590300 (3 servers, 20 s, double votes only): the honest servers converge after the withdrawals", () => {
+    const run: SeedRun = { seed: 423590300, servers: 3, seconds: 20, mode: "ci", byzantine: true, behaviours: ["double-vote"] };
+    const r = runSeed(run);
+    expect({ ok: r.ok, failure: r.failure }, `${r.message ?? ""} (replay: ${replayCommand(run)})`).toEqual({ ok: true, failure: null });
+  });
 });
