@@ -131,7 +131,7 @@ export class ByzantineServer {
     let out: Outgoing[];
     if (m.type === "handover") out = [{ what, message: this.handover(m, to, nowMs) }];
     else if (m.type === "vote") out = this.vote(m, to).map((v) => ({ what, message: v }));
-    else if (m.type === "relay") out = [{ what, message: this.relay(m, to) }];
+    else if (m.type === "relay") out = [{ what, message: this.relay(m) }];
     else out = [{ what, message }];
     // Extras: an old message of its own again, and a copy for another network.
     if (this.behaviours.has("replay") && this.c.random() < this.rate * EXTRA_RATE_SHARE) {
@@ -187,7 +187,7 @@ export class ByzantineServer {
     }
     if (this.does("bad-payments")) {
       this.stats.badHandovers++;
-      return { kind: "bad", message: this.badHandover(m, nowMs) };
+      return { kind: "bad", message: this.badHandover(m) };
     }
     return { kind: "honest" };
   }
@@ -221,7 +221,7 @@ export class ByzantineServer {
   }
 
   /** (c): the real batch, plus a payment with a bad signature, one that overspends, one out of the window. */
-  private badHandover(m: Handover, nowMs: number): Uint8Array {
+  private badHandover(m: Handover): Uint8Array {
     const payments = [...m.payments];
     const extra = (p: Uint8Array) => this.neverValid.add(paymentIdHex(p));
     // A copy of a real payment (or a fresh one) with one signature bit flipped, placed before the
@@ -245,7 +245,6 @@ export class ByzantineServer {
     const stale = this.payment(payee, payer, 1, this.inWindowMs(m.window) - 3 * this.c.network.intervalMs);
     extra(stale);
     payments.push(stale);
-    void nowMs;
     return this.forgeHandover(m, { payments: payments.slice(0, this.c.network.capacity) });
   }
 
@@ -271,7 +270,7 @@ export class ByzantineServer {
 
   // ---- (d): the relay ----
 
-  private relay(m: Relay, to: number): Uint8Array {
+  private relay(m: Relay): Uint8Array {
     if (m.payments.length === 0 || !this.does("contradicting-relay")) return m.bytes;
     const payments = [...m.payments];
     const at = Math.floor(this.c.random() * payments.length);
@@ -281,7 +280,6 @@ export class ByzantineServer {
     const payee = (payer + 1 + Math.floor(this.c.random() * (this.c.accounts.length - 1))) % this.c.accounts.length;
     payments[at] = this.payment(payer, payee, 1 + Math.floor(this.c.random() * 1_000), p?.timestampMs ?? this.inWindowMs(m.window));
     this.stats.contradictingRelays++;
-    void to;
     return this.forgeRelay(m, { payments });
   }
 
