@@ -15,10 +15,33 @@
 //     test/sim/delivery-until-agreed.test.ts tracks "agreed somewhere") stays: every server whose
 //     agreed window reaches that window holds it;
 //  6. when a payment is acknowledged, a strict majority of the servers hold it durably: in their
-//     ledger, or among the relays they stored (checked at the acknowledgement).
+//     ledger, or among the relays they stored (checked at the acknowledgement);
+//  7. no two servers hold different final hashes for one window (PROTOCOL §7 step 9): checked
+//     whenever a server's final window moves, against the hash of its checkpoint of that window;
+//  8. with a Byzantine server: none of the payments it made up that no rule admits (bad signature,
+//     overspending, timestamp outside the window) is in an agreed window of an honest server.
 // Costs are kept to what changed: rules 1–3 read memory; rules 4–5 read the windows a server has
 // newly agreed, and all of a server's history only after it resynced.
+//
+// With a Byzantine server (src/sim/byzantine.ts) the rules hold for the honest servers: the faulty
+// one is not checked, nor counted as holding anything. Three rules are relaxed, each exactly as
+// far as one faulty server can legitimately push them, and no further:
+//  - rule 3: two honest servers may record different checkpoints for one window when the only
+//    server that voted for both is the faulty one. A majority can fork that way (n = 3: the faulty
+//    beta plus one honest server on each side), a final quorum cannot (PROTOCOL §7 step 9); two
+//    certificates that share an honest voter are still a violation (it voted twice);
+//  - rule 2: an honest server's agreed window may go back when it withdrew its latest checkpoint
+//    on a proof that the faulty server equivocated in that window (§7 step 10);
+//  - rules 5 and 6: a payment the faulty server acknowledged (as alpha) carries no promise; nor
+//    does one an honest alpha acknowledged on a checkpoint that was one side of a fork, or that
+//    it withdrew (what was built on it goes with it). The swarm's end check excuses those
+//    (Invariants.forkedWindows, Invariants.withdrawn); rule 5 needs no excuse, as such a window
+//    is not agreed by a majority of honest servers.
+// Rules 1, 4 and 7 hold unrelaxed at every honest server: the supply, no double application, and
+// final never forks — the promise that one faulty server among any number cannot break.
 import { toHex } from "../core/bytes.ts";
+import { paymentIdHex } from "../core/payment.ts";
+import { SENDER_OFFSET, splitCertificate } from "../core/consensus/peer-message.ts";
 import { SUPPLY } from "../core/limits.ts";
 import type { Coordinator } from "../core/consensus/coordinator.ts";
 import type { Ledger } from "../ledger/ledger.ts";
@@ -38,7 +61,7 @@ export class InvariantViolation extends Error {
   override name = "InvariantViolation";
   constructor(
     readonly seed: number,
-    readonly invariant: "supply" | "agreed-window-back" | "checkpoint-conflict" | "applied-twice" | "agreed-payment-lost" | "acknowledged-not-replicated",
+    readonly invariant: "supply" | "agreed-window-back" | "checkpoint-conflict" | "applied-twice" | "agreed-payment-lost" | "acknowledged-not-replicated" | "final-conflict" | "invalid-payment-applied",
     readonly event: string,
     readonly atMs: number,
     detail: string,
@@ -55,11 +78,36 @@ interface Watched {
   resyncs: number;
   /** Windows up to this one have had their payments checked against rule 4. */
   scannedUpTo: number;
+  /** Its withdrawal counter when last looked at (checkpoints withdrawn on a proof of equivocation). */
+  revoked: number;
+  /** Its agreed window when last looked at. */
+  lastAgreed: number;
+  /** Its final window when last looked at. */
+  lastFinal: number;
+}
+
+/** The faulty server of a run with one, and every server's key (hex, in the network file's order). */
+export interface ByzantineCheck {
+  readonly server: number;
+  readonly keys: readonly string[];
+  /** Ids (hex) of payments it made up that no server may apply (bad signature, overspending, out of the window). */
+  readonly neverValid: ReadonlySet<string>;
 }
 
 export class Invariants {
   private readonly watched: Watched[];
-  private readonly checkpointByWindow = new Map<number, { hash: string; server: number }>();
+  /** Rule 3: per window, per hash, the first server that recorded it and every voter of its certificates. */
+  private readonly checkpointByWindow = new Map<number, Map<string, { server: number; voters: Set<number> }>>();
+  /**
+   * Rule 2: window → the honest servers that withdrew their checkpoint of it on a proof against
+   * the faulty server. What such a server accepted on that checkpoint (as the next window's alpha)
+   * is undone with it: an acknowledgement rests on "agreed", which one faulty server can fork.
+   */
+  readonly withdrawn = new Map<number, Set<number>>();
+  /** Rule 7: window → the final hash and the first server that held it. */
+  private readonly finalByWindow = new Map<number, { hash: string; server: number }>();
+  /** Windows whose checkpoints differ between honest servers, as one faulty server can cause (rule 3). */
+  readonly forkedWindows = new Set<number>();
   /** Rule 4: signed part (hex) → the payment and window it was agreed in. */
   private readonly signedParts = new Map<string, { window: number; bytes: string; server: number }>();
   /** Rule 5: acknowledged, not yet seen in an agreed window: window → ids (hex → bytes). */
@@ -78,8 +126,15 @@ export class Invariants {
     private readonly servers: readonly CheckedServer[],
     /** Rule 5 from the first server that agrees a payment, not from a majority (see markAgreed). */
     private readonly strict = false,
+    /** A faulty server, if the run has one: the rules then hold for the others. */
+    private readonly byzantine: ByzantineCheck | null = null,
   ) {
-    this.watched = servers.map(() => ({ coordinator: null, agreedWindow: -1, resyncs: 0, scannedUpTo: -1 }));
+    this.watched = servers.map(() => ({ coordinator: null, agreedWindow: -1, resyncs: 0, scannedUpTo: -1, revoked: 0, lastAgreed: -1, lastFinal: -1 }));
+  }
+
+  /** The servers the rules are about: all, or all but the faulty one. */
+  private honest(s: CheckedServer): boolean {
+    return this.byzantine === null || s.index !== this.byzantine.server;
   }
 
   /** Acknowledged payments held in an agreed window somewhere (rule 5), so far. */
@@ -92,10 +147,13 @@ export class Invariants {
   }
 
   /** The payer was told "accepted" for payment `id` (these 140 bytes), which its server holds in `window`. */
-  acknowledged(id: Uint8Array, window: number, bytes?: Uint8Array): void {
+  acknowledged(id: Uint8Array, window: number, bytes?: Uint8Array, server?: number): void {
     const idHex = toHex(id);
+    // The faulty server's acknowledgement promises nothing (it may hand over without the payment).
+    if (this.byzantine !== null && server === this.byzantine.server) return;
     if (bytes !== undefined && this.servers.length > 1) {
-      // Rule 6, over every server, up or down: what a crashed one stored is still on its disk.
+      // Rule 6, over every server, up or down: what a crashed one stored is still on its disk. The
+      // faulty server counts too: its node's "held" (not tampered with) is what the alpha went by.
       const holders = this.servers.filter((s) => s.ledger.hasPayment(id) || s.coordinator.holdsRelayed(window, bytes)).map((s) => s.index);
       if (holders.length * 2 <= this.servers.length) {
         this.violation("acknowledged-not-replicated", `payment ${idHex.slice(0, 16)} of window ${window} acknowledged while only server(s) ${holders.join(", ") || "none"} of ${this.servers.length} hold it`);
@@ -103,7 +161,7 @@ export class Invariants {
     }
     if (this.agreedSomewhere.get(window)?.has(idHex)) return;
     for (const s of this.servers) {
-      if (s.up && s.coordinator.agreed.window >= window && s.ledger.hasPayment(id)) this.markAgreed(window, idHex, id, s.index);
+      if (s.up && this.honest(s) && s.coordinator.agreed.window >= window && s.ledger.hasPayment(id)) this.markAgreed(window, idHex, id, s.index);
     }
     if (this.agreedSomewhere.get(window)?.has(idHex)) return;
     let ids = this.acknowledgedPending.get(window);
@@ -129,7 +187,7 @@ export class Invariants {
     this.agreedSomewhereCount++;
     // From now on every server whose agreed window reaches `window` must hold it.
     for (const s of this.servers) {
-      if (s.up && s.coordinator.agreed.window >= window && !s.ledger.hasPayment(id)) {
+      if (s.up && this.honest(s) && s.coordinator.agreed.window >= window && !s.ledger.hasPayment(id)) {
         this.violation("agreed-payment-lost", `acknowledged payment ${idHex.slice(0, 16)} of window ${window}, agreed on server ${server}, is missing on server ${s.index} (agreed window ${s.coordinator.agreed.window})`);
       }
     }
@@ -140,17 +198,53 @@ export class Invariants {
     this.event = event;
     this.atMs = atMs;
     for (const s of this.servers) {
-      if (!s.up) continue;
+      if (!s.up || !this.honest(s)) continue;
       const supply = s.ledger.totals().supply;
       if (supply !== SUPPLY) this.violation("supply", `server ${s.index}: balances sum to ${supply}, not ${SUPPLY}`);
       const w = this.watched[s.index]!;
       const resynced = this.noteCoordinator(s, w);
       const agreed = s.coordinator.agreed;
+      const withdrawn = this.noteWithdrawal(s, w);
       if (agreed.window < w.agreedWindow) {
-        this.violation("agreed-window-back", `server ${s.index}: agreed window went from ${w.agreedWindow} back to ${agreed.window}`);
+        if (!withdrawn || agreed.window >= w.lastAgreed || !this.provenAgainstFaulty(s, w.lastAgreed)) {
+          this.violation("agreed-window-back", `server ${s.index}: agreed window went from ${w.agreedWindow} back to ${agreed.window}`);
+        }
+        // Withdrawn on a proof against the faulty server: the window is open again here.
+        let by = this.withdrawn.get(w.lastAgreed);
+        if (by === undefined) this.withdrawn.set(w.lastAgreed, (by = new Set()));
+        by.add(s.index);
+        w.agreedWindow = agreed.window;
+        w.scannedUpTo = Math.min(w.scannedUpTo, agreed.window);
       }
+      w.lastAgreed = agreed.window;
+      this.checkFinal(s, w);
       if (agreed.window > w.agreedWindow || resynced) this.advanced(s, w, agreed, resynced);
     }
+  }
+
+  /** Whether the server withdrew a checkpoint since the last look (PROTOCOL §7 step 10). */
+  private noteWithdrawal(s: CheckedServer, w: Watched): boolean {
+    if (w.coordinator !== s.coordinator) return false;
+    const revoked = s.coordinator.counters.revoked;
+    if (revoked === w.revoked) return false;
+    w.revoked = revoked;
+    return true;
+  }
+
+  /** Whether the server holds a proof that the faulty server equivocated in `window`. */
+  private provenAgainstFaulty(s: CheckedServer, window: number): boolean {
+    if (this.byzantine === null) return false;
+    const key = this.byzantine.keys[this.byzantine.server];
+    return s.coordinator.equivocations().some((e) => e.window === window && e.server === key);
+  }
+
+  /** The servers whose votes make up the certificate of a server's checkpoint of `window`. */
+  private voters(s: CheckedServer, window: number): Set<number> {
+    const certificate = s.ledger.checkpoint(window)?.certificate ?? new Uint8Array(0);
+    const keys = this.byzantine?.keys ?? [];
+    const out = new Set<number>();
+    for (const vote of splitCertificate(certificate) ?? []) out.add(keys.indexOf(toHex(vote.subarray(SENDER_OFFSET, SENDER_OFFSET + 32))));
+    return out;
   }
 
   /** Whether the server resynced since the last look (its history below the agreed window may have been replaced). */
@@ -159,6 +253,7 @@ export class Invariants {
       // A restart: a new coordinator over the same ledger, its counters from 0.
       w.coordinator = s.coordinator;
       w.resyncs = s.coordinator.counters.resyncs;
+      w.revoked = s.coordinator.counters.revoked;
       return false;
     }
     if (s.coordinator.counters.resyncs === w.resyncs) return false;
@@ -167,16 +262,15 @@ export class Invariants {
   }
 
   private advanced(s: CheckedServer, w: Watched, agreed: { window: number; hash: string }, resynced: boolean): void {
-    if (agreed.window >= 0) {
-      const known = this.checkpointByWindow.get(agreed.window);
-      if (known !== undefined && known.hash !== agreed.hash) {
-        this.violation("checkpoint-conflict", `window ${agreed.window} agreed as ${known.hash.slice(0, 16)} on server ${known.server} and as ${agreed.hash.slice(0, 16)} on server ${s.index}`);
-      }
-      if (known === undefined) this.checkpointByWindow.set(agreed.window, { hash: agreed.hash, server: s.index });
-    }
+    if (agreed.window >= 0) this.checkCheckpoint(s, agreed.window, agreed.hash);
     // Rule 4 over the windows newly agreed here.
     if (agreed.window > w.scannedUpTo) {
-      for (const row of s.ledger.paymentsBetween(w.scannedUpTo, agreed.window)) this.checkSignedPart(s.index, row.window, row.bytes);
+      for (const row of s.ledger.paymentsBetween(w.scannedUpTo, agreed.window)) {
+        this.checkSignedPart(s.index, row.window, row.bytes);
+        if (this.byzantine !== null && this.byzantine.neverValid.size > 0 && this.byzantine.neverValid.has(paymentIdHex(row.bytes))) {
+          this.violation("invalid-payment-applied", `server ${s.index} agreed window ${row.window} with payment ${paymentIdHex(row.bytes).slice(0, 16)}, which the faulty server made up invalid`);
+        }
+      }
       w.scannedUpTo = agreed.window;
     }
     // Rule 5: over the windows newly agreed here, or all of them after a resync.
@@ -196,6 +290,48 @@ export class Invariants {
     w.agreedWindow = Math.max(w.agreedWindow, agreed.window);
   }
 
+  /** Rule 7: a final window moved on this server; its hash is its checkpoint's of that window. */
+  private checkFinal(s: CheckedServer, w: Watched): void {
+    const final = s.coordinator.final.window;
+    if (final === w.lastFinal) return;
+    w.lastFinal = final;
+    if (final < 0) return;
+    const checkpoint = s.ledger.checkpoint(final);
+    if (checkpoint === undefined) return; // recorded only in memory for a moment: seen at the next look
+    const hash = toHex(checkpoint.hash);
+    const known = this.finalByWindow.get(final);
+    if (known === undefined) this.finalByWindow.set(final, { hash, server: s.index });
+    else if (known.hash !== hash) this.violation("final-conflict", `window ${final} final as ${known.hash.slice(0, 16)} on server ${known.server} and as ${hash.slice(0, 16)} on server ${s.index}`);
+  }
+
+  /** Windows some server held final, so far (rule 7). */
+  get finalWindows(): number {
+    return this.finalByWindow.size;
+  }
+
+  /** Rule 3 for a server's checkpoint of `window` at `hash`. */
+  private checkCheckpoint(s: CheckedServer, window: number, hash: string): void {
+    let byHash = this.checkpointByWindow.get(window);
+    if (byHash === undefined) this.checkpointByWindow.set(window, (byHash = new Map()));
+    const voters = this.byzantine === null ? new Set<number>() : this.voters(s, window);
+    const mine = byHash.get(hash);
+    if (mine === undefined) byHash.set(hash, { server: s.index, voters });
+    else for (const v of voters) mine.voters.add(v);
+    for (const [other, known] of byHash) {
+      if (other === hash) continue;
+      const detail = `window ${window} agreed as ${other.slice(0, 16)} on server ${known.server} and as ${hash.slice(0, 16)} on server ${s.index}`;
+      const faulty = this.byzantine?.server;
+      if (faulty === undefined) this.violation("checkpoint-conflict", detail);
+      // A fork one faulty server can make: the two certificates share no voter but it (an honest
+      // server votes once a window, so one in both would have voted twice).
+      const both = [...known.voters].filter((v) => (byHash.get(hash)?.voters ?? voters).has(v));
+      if (both.length === 0 || both.some((v) => v !== faulty)) {
+        this.violation("checkpoint-conflict", `${detail}: voters in both certificates: ${both.join(", ") || "none"} (faulty: ${faulty})`);
+      }
+      this.forkedWindows.add(window);
+    }
+  }
+
   private checkSignedPart(server: number, window: number, bytes: Uint8Array): void {
     const key = toHex(bytes.subarray(0, SIGNED_PART_BYTES));
     const whole = toHex(bytes);
@@ -213,7 +349,7 @@ export class Invariants {
   checkAll(event: string, atMs: number): void {
     this.check(event, atMs);
     for (const s of this.servers) {
-      if (!s.up) continue;
+      if (!s.up || !this.honest(s)) continue;
       const agreedWindow = s.coordinator.agreed.window;
       for (const [window, ids] of this.agreedSomewhere) {
         if (window > agreedWindow) continue;

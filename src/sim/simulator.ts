@@ -21,6 +21,7 @@ import { silentLogger, type Logger } from "../core/logger.ts";
 import { SUPPLY } from "../core/limits.ts";
 import { EventQueue } from "./event-queue.ts";
 import { Invariants } from "./invariants.ts";
+import { ByzantineServer, type ByzantineOptions, type OutgoingKind } from "./byzantine.ts";
 
 /** A small, fast, seedable PRNG (mulberry32). */
 export function prng(seed: number): () => number {
@@ -75,6 +76,11 @@ export interface SimOptions extends FaultOptions {
    * breaks rarely (PROTOCOL §9); by default rule 5 holds from a majority (what it promises).
    */
   readonly strictAgreedInvariant?: boolean;
+  /**
+   * One faulty server (src/sim/byzantine.ts): its node runs as any other, but what it sends its
+   * peers passes through an adversary. The invariants then hold for the honest servers.
+   */
+  readonly byzantine?: ByzantineOptions;
 }
 
 export type MessageKind = "handover" | "vote" | "relay" | "certificate" | "resync" | "held" | "rescue" | "proof" | "fetch-handover" | "collect-relays";
@@ -133,6 +139,10 @@ export class Simulation {
   readonly stats = { submitted: 0, accepted: 0, rejected: new Map<string, number>(), messages: 0, dropped: 0, duplicated: 0, replayed: 0, crashes: 0, events: 0 };
   /** Every payment a client was told is accepted, by hex id. */
   readonly acknowledged = new Map<string, Uint8Array>();
+  /** The server that told the client so, by hex id (the last one, for a retransmission). */
+  readonly acknowledgedBy = new Map<string, number>();
+  /** The faulty server, if the run has one (options.byzantine). */
+  readonly byzantine: ByzantineServer | null = null;
   private lossRate: number;
   private duplicateRate: number;
   private replayRate: number;
@@ -200,7 +210,23 @@ export class Simulation {
       this.servers.push(server);
       this.scheduleTicks(server);
     }
-    this.invariants = new Invariants(options.seed, this.servers, options.strictAgreedInvariant ?? false);
+    if (options.byzantine !== undefined) {
+      const faulty = options.byzantine.server;
+      this.byzantine = new ByzantineServer(options.byzantine, {
+        network: this.network,
+        seed: this.serverKeys[faulty]!.seed,
+        ledger: this.servers[faulty]!.ledger,
+        accounts: this.accounts,
+        random: this.random,
+        log: this.log,
+      });
+    }
+    this.invariants = new Invariants(
+      options.seed,
+      this.servers,
+      options.strictAgreedInvariant ?? false,
+      this.byzantine === null ? null : { server: this.byzantine.server, keys: this.network.servers.map((s) => s.keyHex), neverValid: this.byzantine.neverValid },
+    );
     if (this.crashRatePerSecond > 0) this.scheduleCrashes();
   }
 
@@ -338,6 +364,12 @@ export class Simulation {
     }
   }
 
+  /** A peer message of a server's node; the faulty server's pass through its adversary first. */
+  private sendPeer(from: number, to: number, kind: MessageKind & OutgoingKind, message: Uint8Array): void {
+    if (this.byzantine === null || from !== this.byzantine.server) return this.sendMessage(from, to, kind, message);
+    for (const o of this.byzantine.outgoing(kind, message, to, this.localNow(from))) this.sendMessage(from, to, o.what, o.message);
+  }
+
   private deliverMessage(to: number, message: Uint8Array): void {
     const target = this.servers[to]!;
     // As POST /peer/message: the node takes it (compose.ts), the transport runs the effects.
@@ -348,7 +380,7 @@ export class Simulation {
     for (const effect of effects) {
       switch (effect.kind) {
         case "broadcast":
-          for (const to of this.others(from)) this.sendMessage(from, to, effect.what, effect.message);
+          for (const to of this.others(from)) this.sendPeer(from, to, effect.what, effect.message);
           break;
         case "pull-certificates":
           for (const to of this.others(from)) this.pullCertificate(from, to);
@@ -357,7 +389,7 @@ export class Simulation {
           this.resync(from, effect, 0);
           break;
         case "send":
-          this.sendMessage(from, effect.to, effect.what, effect.message);
+          this.sendPeer(from, effect.to, effect.what, effect.message);
           break;
         case "fetch-handover":
           for (const to of this.others(from)) this.fetchHandover(from, to, effect.window);
@@ -562,8 +594,9 @@ export class Simulation {
     if (outcome.accepted) {
       this.stats.accepted++;
       this.acknowledged.set(toHex(outcome.id), sent.bytes);
+      this.acknowledgedBy.set(toHex(outcome.id), server.index);
       const window = server.ledger.payment(outcome.id)?.window ?? acceptingWindowAt(this.localNow(server.index), this.schedule);
-      this.invariants.acknowledged(outcome.id, window, sent.bytes);
+      this.invariants.acknowledged(outcome.id, window, sent.bytes, server.index);
     } else {
       this.stats.rejected.set(outcome.code, (this.stats.rejected.get(outcome.code) ?? 0) + 1);
     }
@@ -601,8 +634,9 @@ export class Simulation {
     this.partitionGroups = { groupOf, untilMs };
   }
 
-  /** The network works again: no loss, no partition, no drop rules, no duplicates or replays. */
+  /** The network works again: no loss, no partition, no drop rules, no duplicates or replays; a faulty server sends what its node sends. */
   heal(): void {
+    this.byzantine?.stop();
     this.dropRules = [];
     this.partitionGroups = null;
     this.lossRate = 0;
@@ -635,16 +669,17 @@ export class Simulation {
   /** Checks every invariant the protocol promises, over everything. Throws with details on a violation. */
   checkSafety(): void {
     this.invariants.checkAll("checkSafety", this.nowMs);
-    for (const s of this.servers) {
+    for (const s of this.honestServers()) {
       const totals = s.ledger.totals();
       if (totals.supply !== SUPPLY) throw new Error(`seed ${this.options.seed}: server ${s.index} supply ${totals.supply} ≠ ${SUPPLY}`);
     }
     // No window was ever agreed with two different hashes anywhere.
     const byWindow = new Map<number, { hash: string; server: number }>();
-    for (const s of this.servers) {
+    for (const s of this.honestServers()) {
       for (const [window, hash] of s.agreedHistory) {
         const other = byWindow.get(window);
-        if (other && other.hash !== hash) {
+        // A fork of "agreed" one faulty server can make, checked to be no more than that (invariant 3).
+        if (other && other.hash !== hash && !this.invariants.forkedWindows.has(window)) {
           throw new Error(`seed ${this.options.seed}: window ${window} agreed as ${other.hash} on server ${other.server} and ${hash} on server ${s.index}`);
         }
         byWindow.set(window, { hash, server: s.index });
@@ -652,13 +687,20 @@ export class Simulation {
     }
   }
 
-  /** Whether every up server is at the same agreed window and state hash. */
+  /** The servers that are not faulty (all of them, without options.byzantine). */
+  honestServers(): SimServer[] {
+    return this.servers.filter((s) => s.index !== this.byzantine?.server);
+  }
+
+  /** Whether every up honest server is at the same agreed window and state hash (the detail lists every server). */
   converged(): { ok: boolean; detail: string } {
-    const up = this.servers.filter((s) => s.up);
-    const views = up.map((s) => ({ i: s.index, agreed: s.coordinator.agreed, hash: s.ledger.stateHashHex() }));
+    const view = (s: SimServer) => ({ i: s.index, agreed: s.coordinator.agreed, hash: s.ledger.stateHashHex() });
+    const views = this.honestServers().filter((s) => s.up).map(view);
     const first = views[0]!;
     const ok = views.every((v) => v.agreed.window === first.agreed.window && v.agreed.hash === first.agreed.hash && v.hash === first.hash);
-    return { ok, detail: views.map((v) => `server ${v.i}: agreed ${v.agreed.window} ${v.agreed.hash.slice(0, 12)} state ${v.hash.slice(0, 12)}`).join("; ") };
+    const all = this.servers.filter((s) => s.up).map(view);
+    const faulty = this.byzantine?.server;
+    return { ok, detail: all.map((v) => `server ${v.i}${v.i === faulty ? " (faulty)" : ""}: agreed ${v.agreed.window} ${v.agreed.hash.slice(0, 12)} state ${v.hash.slice(0, 12)}`).join("; ") };
   }
 
   close(): void {

@@ -15,8 +15,17 @@
 // and connected (Simulation.windowsWithoutMajority): the protocol promises to survive one server
 // failing, not a majority (PROTOCOL §9). Before the replication stream and the rescue of a window
 // (issue 8), the CI mix broke the strict form now and then (seed 101851884, kept as a regression).
+//
+// Either mix may have one Byzantine server (`--byzantine`, SeedRun.byzantine; src/sim/byzantine.ts):
+// a server drawn from the seed sends equivocating handovers and votes, bad payments, contradicting
+// relays, replays and messages for another network. The invariants then hold for the honest
+// servers (src/sim/invariants.ts says what one faulty server may and may not break); at the end
+// (healed, the faulty server calmed) the honest servers must converge, hold no proof against an
+// honest server, and keep every payment an honest server acknowledged.
 import { Simulation, prng, type SimOptions } from "./simulator.ts";
 import { InvariantViolation } from "./invariants.ts";
+import type { Logger } from "../core/logger.ts";
+import type { ByzantineBehaviour, ByzantineServer } from "./byzantine.ts";
 
 export type SwarmMode = "ci" | "harsh";
 
@@ -28,6 +37,10 @@ export interface SeedRun {
   readonly mode: SwarmMode;
   /** Invariant 5 in its strict form whatever the mode (default: strict in the harsh mode only). */
   readonly strict?: boolean;
+  /** One faulty server, drawn from the seed (src/sim/byzantine.ts). */
+  readonly byzantine?: boolean;
+  /** What the faulty server may do (default: everything). */
+  readonly behaviours?: readonly ByzantineBehaviour[];
 }
 
 export interface FaultMix extends Omit<SimOptions, "seed" | "servers" | "log"> {
@@ -47,6 +60,8 @@ export interface SeedResult {
   readonly wallMs: number;
   readonly stats: Simulation["stats"] | null;
   readonly agreedSomewhere: number;
+  /** What the faulty server did, and how many honest servers hold a proof against it (null: none in the run). */
+  readonly byzantine: { readonly stats: ByzantineServer["stats"]; readonly provenBy: number } | null;
 }
 
 const INTERVAL_MS = 1000;
@@ -82,6 +97,8 @@ export function faultMix(run: SeedRun): FaultMix {
     deferMsMax: Math.floor(between(0, 4)),
     paymentsPerWindow: Math.floor(between(4, 25)),
     partitionRatePerWindow: random() < 0.5 ? 0 : between(0, 0.1),
+    // Drawn last, so a seed's other faults are the same with and without a faulty server.
+    ...(run.byzantine === true ? { byzantine: { server: Math.floor(random() * run.servers), rate: between(0.1, 0.6), ...(run.behaviours === undefined ? {} : { behaviours: run.behaviours }) } } : {}),
   };
 }
 
@@ -102,11 +119,11 @@ function partitionGroups(random: () => number, servers: number, mode: SwarmMode)
 }
 
 export function replayCommand(run: SeedRun): string {
-  return `bun run simulate --seed ${run.seed} --servers ${run.servers} --seconds ${run.seconds}${run.mode === "harsh" ? " --harsh" : ""}`;
+  return `bun run simulate --seed ${run.seed} --servers ${run.servers} --seconds ${run.seconds}${run.mode === "harsh" ? " --harsh" : ""}${run.byzantine === true ? ` --byzantine${run.behaviours === undefined ? "" : ` --behaviours ${run.behaviours.join(",")}`}` : ""}`;
 }
 
 /** Runs one seed: traffic under its fault mix, then healed and quiet; never throws. */
-export function runSeed(run: SeedRun): SeedResult {
+export function runSeed(run: SeedRun, log?: Logger): SeedResult {
   const mix = faultMix(run);
   const started = performance.now();
   const { paymentsPerWindow, partitionRatePerWindow, ...options } = mix;
@@ -120,9 +137,13 @@ export function runSeed(run: SeedRun): SeedResult {
     wallMs: performance.now() - started,
     stats: sim?.stats ?? null,
     agreedSomewhere: sim?.invariants.agreedSomewhereTotal ?? 0,
+    byzantine:
+      sim?.byzantine == null
+        ? null
+        : { stats: { ...sim.byzantine.stats }, provenBy: sim.honestServers().filter((s) => s.coordinator.equivocations().some((e) => e.server === sim!.network.servers[sim!.byzantine!.server]!.keyHex)).length },
   });
   try {
-    sim = new Simulation({ ...options, seed: run.seed, servers: run.servers, strictAgreedInvariant: run.strict ?? run.mode === "harsh" });
+    sim = new Simulation({ ...options, seed: run.seed, servers: run.servers, strictAgreedInvariant: run.strict ?? run.mode === "harsh", ...(log === undefined ? {} : { log }) });
     const partitions = prng(run.seed ^ 0x9a27_1710);
     const windows = Math.ceil((run.seconds * 1000) / INTERVAL_MS);
     for (let w = 0; w < windows; w++) {
@@ -139,13 +160,16 @@ export function runSeed(run: SeedRun): SeedResult {
     sim.checkSafety();
     const converged = sim.converged();
     const lastWindow = Math.floor(sim.nowMs / INTERVAL_MS) - 1;
-    const behind = sim.servers.filter((s) => s.coordinator.agreed.window !== lastWindow).map((s) => s.index);
+    const honest = sim.honestServers();
+    const behind = honest.filter((s) => s.coordinator.agreed.window !== lastWindow).map((s) => s.index);
     if (!converged.ok || behind.length > 0) {
-      return result("did-not-converge", `seed ${run.seed}: ${QUIET_WINDOWS} quiet windows after healing, not every server at window ${lastWindow}: ${converged.detail}`);
+      return result("did-not-converge", `seed ${run.seed}: ${QUIET_WINDOWS} quiet windows after healing, not every honest server at window ${lastWindow}: ${converged.detail}`);
     }
-    // Every server is honest here: none may ever be "proven" to equivocate.
-    const accused = sim.servers.filter((s) => s.coordinator.equivocations().length > 0).map((s) => s.index);
-    if (accused.length > 0) return result("false-equivocation", `seed ${run.seed}: server(s) ${accused.join(", ")} hold a proof of equivocation against an honest server: ${JSON.stringify(sim.servers[accused[0]!]!.coordinator.equivocations())}`);
+    // No honest server may ever be "proven" to equivocate (only the faulty one, if any, can be).
+    const faultyKey = sim.byzantine === null ? null : sim.network.servers[sim.byzantine.server]!.keyHex;
+    const falseProofs = (s: (typeof honest)[number]) => s.coordinator.equivocations().filter((e) => e.server !== faultyKey);
+    const accused = sim.servers.filter((s) => falseProofs(s).length > 0).map((s) => s.index);
+    if (accused.length > 0) return result("false-equivocation", `seed ${run.seed}: server(s) ${accused.join(", ")} hold a proof of equivocation against an honest server: ${JSON.stringify(falseProofs(sim.servers[accused[0]!]!))}`);
     // Every payment acknowledged to its payer is in the converged ledger (issue 8: a majority held
     // it, and a window is rescued from what a majority holds rather than rolled back) — unless no
     // majority of the servers was up and connected at some moment of its window or beta period
@@ -154,8 +178,20 @@ export function runSeed(run: SeedRun): SeedResult {
       const w = Math.floor(Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, false)) / INTERVAL_MS);
       return [w - 1, w, w + 1, w + 2].some((x) => sim!.windowsWithoutMajority.has(x));
     };
+    // What the faulty server acknowledged carries no promise (it may hand over without it); nor
+    // what an honest alpha acknowledged on a checkpoint that was one side of a fork of "agreed"
+    // (honest servers recorded different checkpoints of the window before), or that it withdrew
+    // on a proof against the faulty server: what was built on it goes with it (an acknowledgement
+    // rests on "agreed", which one faulty server can fork; see src/sim/invariants.ts).
+    const window = (bytes: Uint8Array) => Math.floor(Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, false)) / INTERVAL_MS);
+    const byzantineExcused = (idHex: string, bytes: Uint8Array) => {
+      if (sim!.byzantine === null) return false;
+      const by = sim!.acknowledgedBy.get(idHex);
+      const base = window(bytes) - 1;
+      return by === sim!.byzantine.server || sim!.invariants.forkedWindows.has(base) || (by !== undefined && (sim!.invariants.withdrawn.get(base)?.has(by) ?? false));
+    };
     const lost = [...sim.acknowledged.entries()]
-      .filter(([idHex, bytes]) => !excused(bytes) && !sim!.servers[0]!.ledger.hasPayment(Uint8Array.from(Buffer.from(idHex, "hex"))))
+      .filter(([idHex, bytes]) => !excused(bytes) && !byzantineExcused(idHex, bytes) && !honest[0]!.ledger.hasPayment(Uint8Array.from(Buffer.from(idHex, "hex"))))
       .map(([idHex]) => idHex);
     if (lost.length > 0) {
       return result("acknowledged-payment-lost", `seed ${run.seed}: ${lost.length} of ${sim.acknowledged.size} acknowledged payment(s) are not in the converged ledger, though a majority of the servers was up and connected through their windows (first: ${lost[0]!.slice(0, 16)}…)`);
@@ -179,6 +215,7 @@ export function describeMix(mix: FaultMix): string {
   return (
     `loss ${pct(mix.lossRate)}, duplicates ${pct(mix.duplicateRate)}, replays ${pct(mix.replayRate)}, delay ≤${mix.delayMsMax} ms + ${(mix.delayMsPerKibibyte ?? 0).toFixed(1)} ms/KiB, ` +
     `clocks +[${(mix.clockOffsetsMs ?? []).join(",")}] ms, crashes ${(mix.crashRatePerSecond ?? 0).toFixed(3)}/s (after a commit ${pct(mix.crashAfterCommitRate)}), ` +
-    `partitions ${pct(mix.partitionRatePerWindow)}/window, ${mix.paymentsPerWindow} payments/window`
+    `partitions ${pct(mix.partitionRatePerWindow)}/window, ${mix.paymentsPerWindow} payments/window` +
+    (mix.byzantine === undefined ? "" : `, server ${mix.byzantine.server} Byzantine (tampers with ${pct(mix.byzantine.rate)} of its messages)`)
   );
 }

@@ -7,6 +7,7 @@ import { InvariantViolation } from "../../src/sim/invariants.ts";
 import { EventQueue } from "../../src/sim/event-queue.ts";
 import { trafficUntil, windowNow, windowStart, withSim } from "./sim-helpers.ts";
 import type { Simulation } from "../../src/sim/simulator.ts";
+import { paymentIdHex } from "../../src/core/payment.ts";
 
 function violation(fn: () => void): InvariantViolation {
   try {
@@ -107,6 +108,84 @@ describe("invariants checked after every event", () => {
       const between = ledger.paymentsBetween.bind(ledger);
       ledger.paymentsBetween = (after, upto) => [...between(after, upto), { window: upto, bytes: earlier.bytes }];
       expect(violation(() => sim.runWindows(2)).invariant).toBe("applied-twice");
+    });
+  });
+});
+
+describe("with a Byzantine server, the honest servers' invariants still fail when they should", () => {
+  // Server 0 is "faulty" but does nothing (no behaviour): what the relaxations of src/sim/invariants.ts
+  // let through is only what one faulty server can cause, so a break by an honest server still throws.
+  const withQuietFaulty = <T>(seed: number, fn: (sim: Simulation) => T): T => withSim({ seed, servers: 3, byzantine: { server: 0, behaviours: [] } }, fn);
+
+  test("two checkpoints for one window whose certificates share an honest voter (seed 11)", () => {
+    withQuietFaulty(11, (sim) => {
+      warmUp(sim);
+      // Server 1 claims the next window at a hash nobody else will agree, with a certificate of
+      // honest voters (its real one of the window before): any majority shares one with it.
+      const c = sim.servers[1]!.coordinator;
+      const claimed = { window: c.agreed.window + 1, hash: "ff".repeat(32) };
+      Object.defineProperty(c, "agreed", { get: () => claimed });
+      const ledger = sim.servers[1]!.ledger;
+      const checkpoint = ledger.checkpoint.bind(ledger);
+      ledger.checkpoint = (w) => checkpoint(w === claimed.window ? w - 1 : w);
+      const v = violation(() => sim.runWindows(3));
+      expect(v.invariant).toBe("checkpoint-conflict");
+      expect(v.message).toMatch(/voters in both certificates: [12]/);
+    });
+  });
+
+  test("two checkpoints for one window, one without a certificate (seed 15)", () => {
+    withQuietFaulty(15, (sim) => {
+      warmUp(sim);
+      const c = sim.servers[2]!.coordinator;
+      const claimed = { window: c.agreed.window + 1, hash: "ff".repeat(32) };
+      Object.defineProperty(c, "agreed", { get: () => claimed });
+      const v = violation(() => sim.runWindows(3));
+      expect(v.invariant).toBe("checkpoint-conflict");
+      expect(v.message).toMatch(/voters in both certificates: none/);
+    });
+  });
+
+  test("the agreed window going back on an honest server without a proof against the faulty one (seed 12)", () => {
+    withQuietFaulty(12, (sim) => {
+      warmUp(sim);
+      const c = sim.servers[2]!.coordinator;
+      const back = { window: c.agreed.window - 2, hash: c.agreed.hash };
+      Object.defineProperty(c, "agreed", { get: () => back });
+      // A withdrawal counted, but no proof naming the faulty server for that window.
+      c.counters.revoked++;
+      expect(violation(() => sim.runWindows(1)).invariant).toBe("agreed-window-back");
+    });
+  });
+
+  test("a payment the faulty server made up invalid, agreed by an honest server (seed 13)", () => {
+    withQuietFaulty(13, (sim) => {
+      warmUp(sim);
+      // Pretend the next payment server 1 agrees was one the faulty server made up invalid.
+      const ledger = sim.servers[1]!.ledger;
+      const between = ledger.paymentsBetween.bind(ledger);
+      ledger.paymentsBetween = (after, upto) => {
+        const rows = between(after, upto);
+        for (const row of rows) (sim.byzantine!.neverValid as Set<string>).add(paymentIdHex(row.bytes));
+        return rows;
+      };
+      const v = violation(() => trafficUntil(sim, windowStart(sim, windowNow(sim) + 3)));
+      expect(v.invariant).toBe("invalid-payment-applied");
+      expect(v.message).toMatch(/server 1 agreed window \d+ with payment/);
+    });
+  });
+
+  test("two servers holding different final hashes for one window (seed 14)", () => {
+    withQuietFaulty(14, (sim) => {
+      warmUp(sim);
+      // Server 2's checkpoints read back with another hash: its final window's hash differs.
+      const ledger = sim.servers[2]!.ledger;
+      const checkpoint = ledger.checkpoint.bind(ledger);
+      ledger.checkpoint = (w) => {
+        const c = checkpoint(w);
+        return c === undefined ? c : { ...c, hash: new Uint8Array(32).fill(0xee) };
+      };
+      expect(violation(() => sim.runWindows(2)).invariant).toBe("final-conflict");
     });
   });
 });
