@@ -935,6 +935,14 @@ export class Ledger implements ConsensusLedger {
     return rows.length;
   }
 
+  /** Replaces the certificate of the recorded checkpoint of `window`: the same hash, other voters. */
+  replaceCertificate(window: number, certificate: Uint8Array): void {
+    assertInvariant(this.checkpoint(window) !== undefined, `no checkpoint of window ${window} to re-certify`);
+    this.transact("certificate replace", () => {
+      this.client.run("UPDATE checkpoints SET certificate = ? WHERE window = ?", [asBuffer(certificate), window]);
+    });
+  }
+
   /**
    * Whether the checkpoint of `window` can be withdrawn: it is recorded, and the state before it is
    * known — a checkpoint before it is kept, or there is none because no payment precedes it (the

@@ -318,12 +318,21 @@ export class ByzantineServer {
 
   /**
    * A vote like `like` (the faulty server's real vote of that window), signed by it, for another
-   * hash or network. When the vote gains fields (base, batch and history digests), they are
-   * copied from `like` or derived here, and nowhere else.
+   * hash or network: base, batch digest and history are copied from `like`.
    */
   forgeVote(like: Vote, changes: { readonly hash?: Uint8Array; readonly networkId?: Uint8Array }): Uint8Array {
     return encodeVote(
-      { networkId: changes.networkId ?? like.networkId, sender: like.sender, window: like.window, sentAtMs: like.sentAtMs, hash: changes.hash ?? like.hash, applied: like.applied },
+      {
+        networkId: changes.networkId ?? like.networkId,
+        sender: like.sender,
+        window: like.window,
+        sentAtMs: like.sentAtMs,
+        baseWindow: like.baseWindow,
+        baseHash: like.baseHash,
+        batch: like.batch,
+        hash: changes.hash ?? like.hash,
+        history: like.history,
+      },
       this.c.seed,
     );
   }

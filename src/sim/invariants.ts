@@ -108,6 +108,8 @@ export class Invariants {
   private readonly finalByWindow = new Map<number, { hash: string; server: number }>();
   /** Windows whose checkpoints differ between honest servers, as one faulty server can cause (rule 3). */
   readonly forkedWindows = new Set<number>();
+  /** Acknowledged payments whose majority of holders at the acknowledgement included the faulty server. */
+  readonly heldViaFaulty = new Set<string>();
   /** Rule 4: signed part (hex) → the payment and window it was agreed in. */
   private readonly signedParts = new Map<string, { window: number; bytes: string; server: number }>();
   /** Rule 5: acknowledged, not yet seen in an agreed window: window → ids (hex → bytes). */
@@ -158,10 +160,13 @@ export class Invariants {
       if (holders.length * 2 <= this.servers.length) {
         this.violation("acknowledged-not-replicated", `payment ${idHex.slice(0, 16)} of window ${window} acknowledged while only server(s) ${holders.join(", ") || "none"} of ${this.servers.length} hold it`);
       }
+      // A majority that holds it only with the faulty server: its "held" may be a lie (it may
+      // answer a rescuer without the payment), so the acknowledgement rests on it (PROTOCOL §9).
+      if (this.byzantine !== null && holders.filter((i) => i !== this.byzantine!.server).length * 2 <= this.servers.length) this.heldViaFaulty.add(idHex);
     }
     if (this.agreedSomewhere.get(window)?.has(idHex)) return;
     for (const s of this.servers) {
-      if (s.up && this.honest(s) && s.coordinator.agreed.window >= window && s.ledger.hasPayment(id)) this.markAgreed(window, idHex, id, s.index);
+      if (s.up && this.honest(s) && s.coordinator.agreed.window >= window && s.ledger.hasPayment(id) && this.honestlyCertified(s)) this.markAgreed(window, idHex, id, s.index);
     }
     if (this.agreedSomewhere.get(window)?.has(idHex)) return;
     let ids = this.acknowledgedPending.get(window);
@@ -206,13 +211,17 @@ export class Invariants {
       const agreed = s.coordinator.agreed;
       const withdrawn = this.noteWithdrawal(s, w);
       if (agreed.window < w.agreedWindow) {
-        if (!withdrawn || agreed.window >= w.lastAgreed || !this.provenAgainstFaulty(s, w.lastAgreed)) {
+        // The withdrawn checkpoint may be an earlier one (the later ones built on it go with it).
+        if (!withdrawn || agreed.window >= w.lastAgreed || !this.provenAgainstFaulty(s, agreed.window + 1, w.lastAgreed)) {
           this.violation("agreed-window-back", `server ${s.index}: agreed window went from ${w.agreedWindow} back to ${agreed.window}`);
         }
         // Withdrawn on a proof against the faulty server: the window is open again here.
-        let by = this.withdrawn.get(w.lastAgreed);
-        if (by === undefined) this.withdrawn.set(w.lastAgreed, (by = new Set()));
-        by.add(s.index);
+        // (Checkpoints are kept 16 deep: a withdrawal reaches no further back; from genesis, −1.)
+        for (let x = Math.max(agreed.window + 1, w.lastAgreed - 16); x <= w.lastAgreed; x++) {
+          let by = this.withdrawn.get(x);
+          if (by === undefined) this.withdrawn.set(x, (by = new Set()));
+          by.add(s.index);
+        }
         w.agreedWindow = agreed.window;
         w.scannedUpTo = Math.min(w.scannedUpTo, agreed.window);
       }
@@ -232,13 +241,27 @@ export class Invariants {
   }
 
   /** Whether the server holds a proof that the faulty server equivocated in `window`. */
-  private provenAgainstFaulty(s: CheckedServer, window: number): boolean {
+  /** Whether the server holds a proof against the faulty server for a window in [from, to]. */
+  private provenAgainstFaulty(s: CheckedServer, from: number, to: number = from): boolean {
     if (this.byzantine === null) return false;
     const key = this.byzantine.keys[this.byzantine.server];
-    return s.coordinator.equivocations().some((e) => e.window === window && e.server === key);
+    return s.coordinator.equivocations().some((e) => e.window >= from && e.window <= to && e.server === key);
   }
 
   /** The servers whose votes make up the certificate of a server's checkpoint of `window`. */
+  /**
+   * Whether the server's latest checkpoint has a majority without the faulty server's vote. One
+   * that needed it (a resync to a certificate of the faulty server, before its proof arrived; a
+   * provisional checkpoint) may still be withdrawn: rule 5 promises nothing for what it holds.
+   */
+  private honestlyCertified(s: CheckedServer): boolean {
+    if (this.byzantine === null) return true;
+    const window = s.coordinator.agreed.window;
+    if (window < 0) return true;
+    const honestVoters = [...this.voters(s, window)].filter((v) => v >= 0 && v !== this.byzantine!.server);
+    return honestVoters.length * 2 > this.servers.length;
+  }
+
   private voters(s: CheckedServer, window: number): Set<number> {
     const certificate = s.ledger.checkpoint(window)?.certificate ?? new Uint8Array(0);
     const keys = this.byzantine?.keys ?? [];
@@ -277,7 +300,7 @@ export class Invariants {
     const from = resynced ? -1 : w.agreedWindow + 1;
     for (const [window, ids] of this.acknowledgedPending) {
       if (window < from || window > agreed.window) continue;
-      for (const [idHex, id] of [...ids]) if (s.ledger.hasPayment(id)) this.markAgreed(window, idHex, id, s.index);
+      for (const [idHex, id] of [...ids]) if (s.ledger.hasPayment(id) && this.honestlyCertified(s)) this.markAgreed(window, idHex, id, s.index);
     }
     for (const [window, ids] of this.agreedSomewhere) {
       if (window < from || window > agreed.window) continue;

@@ -179,6 +179,7 @@ export function runSeed(run: SeedRun, log?: Logger): SeedResult {
       return [w - 1, w, w + 1, w + 2].some((x) => sim!.windowsWithoutMajority.has(x));
     };
     // What the faulty server acknowledged carries no promise (it may hand over without it); nor
+    // what a majority held only with the faulty server (its "held" may be a lie); nor
     // what an honest alpha acknowledged on a checkpoint that was one side of a fork of "agreed"
     // (honest servers recorded different checkpoints of the window before), or that it withdrew
     // on a proof against the faulty server: what was built on it goes with it (an acknowledgement
@@ -188,13 +189,26 @@ export function runSeed(run: SeedRun, log?: Logger): SeedResult {
       if (sim!.byzantine === null) return false;
       const by = sim!.acknowledgedBy.get(idHex);
       const base = window(bytes) - 1;
-      return by === sim!.byzantine.server || sim!.invariants.forkedWindows.has(base) || (by !== undefined && (sim!.invariants.withdrawn.get(base)?.has(by) ?? false));
+      return (
+        by === sim!.byzantine.server ||
+        sim!.invariants.heldViaFaulty.has(idHex) ||
+        // A window the faulty server equivocated in: its votes count for nothing there, so the
+        // others must agree by themselves (two of three), and lost messages may split them.
+        sim!.byzantine.equivocatedWindows.has(window(bytes)) ||
+        sim!.invariants.forkedWindows.has(base) ||
+        (by !== undefined && (sim!.invariants.withdrawn.get(base)?.has(by) ?? false))
+      );
     };
     const lost = [...sim.acknowledged.entries()]
       .filter(([idHex, bytes]) => !excused(bytes) && !byzantineExcused(idHex, bytes) && !honest[0]!.ledger.hasPayment(Uint8Array.from(Buffer.from(idHex, "hex"))))
       .map(([idHex]) => idHex);
     if (lost.length > 0) {
-      return result("acknowledged-payment-lost", `seed ${run.seed}: ${lost.length} of ${sim.acknowledged.size} acknowledged payment(s) are not in the converged ledger, though a majority of the servers was up and connected through their windows (first: ${lost[0]!.slice(0, 16)}…)`);
+      const first = lost[0]!;
+      const by = sim.acknowledgedBy.get(first);
+      return result(
+        "acknowledged-payment-lost",
+        `seed ${run.seed}: ${lost.length} of ${sim.acknowledged.size} acknowledged payment(s) are not in the converged ledger, though a majority of the servers was up and connected through their windows (first: ${first.slice(0, 16)}… of window ${window(sim.acknowledged.get(first)!)}, acknowledged by server ${by ?? "?"})`,
+      );
     }
     return result(null, null);
   } catch (e) {

@@ -130,9 +130,14 @@ describe("a faulty beta that equivocates", () => {
       expect(learned.ok).toBe(false);
       const proofs = learned.effects.flatMap((e) => (e.kind === "broadcast" && e.what === "proof" ? [e.message] : []));
       expect(proofs.length).toBe(1);
+      expect(coordinators[C]!.receive(proofs[0]!, nowMs + 4).ok).toBe(true);
+      // Each checkpoint of k is provisional now (nothing is accepted on it) until the end of
+      // window k+1's beta period; neither is confirmed by the other honest server, so both go.
+      expect(coordinators[B]!.agreed.window).toBe(k);
+      const deadline = blackoutStartMs(k + 2, schedule);
+      for (const i of [B, C]) coordinators[i]!.tick(deadline);
       expect(coordinators[B]!.agreed.window).toBe(base.window);
       expect(ledgers[B]!.balance(payer.publicKey)).toBe(1_000);
-      expect(coordinators[C]!.receive(proofs[0]!, nowMs + 4).ok).toBe(true);
       expect(coordinators[C]!.agreed.window).toBe(base.window);
       expect(ledgers[C]!.balance(payer.publicKey)).toBe(1_000);
       for (const i of [B, C]) {
@@ -203,6 +208,8 @@ describe("a faulty beta that equivocates", () => {
       // Now B meets A's other vote for k (C's certificate): the proof withdraws k and k+1 at B.
       const learned = cs[B]!.receiveCertificate(cs[C]!.newestCertificate()!.certificate, later + 2);
       expect(learned.ok).toBe(false);
+      expect(cs[B]!.agreed.window).toBe(k + 1); // provisional until the end of k+1's beta period
+      cs[B]!.tick(blackoutStartMs(k + 2, schedule));
       expect(cs[B]!.agreed.window).toBe(base.window);
       expect(ledgers[B]!.balance(payer.publicKey)).toBe(1_000);
       expect(ledgers[B]!.checkpoint(k + 1)).toBeUndefined();

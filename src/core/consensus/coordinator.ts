@@ -101,6 +101,8 @@ export interface ConsensusLedger {
   storedRelays(): { window: number; first: number; bytes: Uint8Array }[];
   /** Withdraws the checkpoint of `window` and every later one, and undoes what follows the one before it. */
   revokeCheckpoint(window: number): number;
+  /** Replaces the certificate of a recorded checkpoint (the same outcome, other voters). */
+  replaceCertificate(window: number, certificate: Uint8Array): void;
   /** Whether that checkpoint is recorded and the state before it known (a kept checkpoint, or the genesis). */
   canRevoke(window: number): boolean;
   /** A proof that `server` signed two conflicting messages for `window` (conflict.ts), kept once. */
@@ -134,8 +136,8 @@ type Batch = Pick<Handover, "window" | "baseWindow" | "baseHash" | "payments">;
 export type Effect =
   /** Send to every other server. */
   | { readonly kind: "broadcast"; readonly what: "handover" | "vote" | "relay" | "rescue" | "proof"; readonly message: Uint8Array }
-  /** Send to one server (a relay it lacks, or "held" to the alpha). */
-  | { readonly kind: "send"; readonly to: number; readonly what: "relay" | "held"; readonly message: Uint8Array }
+  /** Send to one server (a relay it lacks, "held" to the alpha, or proofs it may lack). */
+  | { readonly kind: "send"; readonly to: number; readonly what: "relay" | "held" | "proof"; readonly message: Uint8Array }
   /** Ask every other server for the handover of `window` (GET /peer/handover); answers go to receive(). */
   | { readonly kind: "fetch-handover"; readonly window: number }
   /** Ask every other server for the relays of `window` it holds (GET /peer/relays); answers go to receiveRelays(). */
@@ -280,6 +282,14 @@ export class Coordinator {
   readonly counters = { agreed: 0, rollbacks: 0, resyncs: 0, peerRejected: 0, lateHandovers: 0, rescues: 0, equivocations: 0, revoked: 0 };
   /** Per window, the servers proven to have signed two conflicting messages for it (on disk too). */
   private readonly equivocators = new Map<number, Map<number, { foundAtMs: number }>>();
+  /**
+   * Checkpoints whose majority needed a proven equivocator, kept while no fork is shown: by the
+   * deadline (the end of the next window's beta period) servers not proven faulty must back them
+   * (their votes for it, or for a later window built on it), or they are withdrawn.
+   */
+  private readonly provisional = new Map<number, number>();
+  /** Per window, the peers this server sent its proofs of that window to (once each). */
+  private readonly proofsSentTo = new Map<number, Set<number>>();
 
   constructor(private readonly o: CoordinatorOptions) {
     this.n = o.network.servers.length;
@@ -368,12 +378,20 @@ export class Coordinator {
         message: `server ${me.keyHex} (${me.address}) is the alpha until ${until} and accepts once the previous window's handover is agreed (normally within a second; try again in a moment)`,
       };
     }
+    // Its majority needed a server proven faulty: payments accepted on it could go with it.
+    if (this.provisional.has(this.agreedCheckpoint.window)) {
+      return {
+        code: "NOT_ACCEPTING",
+        message: `server ${me.keyHex} (${me.address}) is the alpha until ${until}, but the previous window was agreed with the vote of a server proven faulty; it accepts once the other servers confirm it`,
+      };
+    }
     return null;
   }
 
   tick(nowMs: number): Effect[] {
     const effects: Effect[] = [];
     const roles = rolesAt(nowMs, this.schedule);
+    for (const [window, deadline] of this.provisional) if (nowMs >= deadline) this.reconsiderCheckpoint(window, nowMs);
     this.expirePending(nowMs, effects);
 
     this.flushRelay(nowMs, effects, false);
@@ -966,13 +984,19 @@ export class Coordinator {
       case "vote": {
         const known = this.votes.get(m.window)?.get(sender);
         // The very same vote again is the sender resending until it knows the outcome arrived.
-        if (known && equalBytes(known.bytes, m.bytes)) return { ok: true, effects };
+        if (known && equalBytes(known.bytes, m.bytes)) {
+          this.checkForFork(m, nowMs, effects);
+          return { ok: true, effects };
+        }
         if (known) {
           // Both are validly signed (the known one when it came, this one above): a proof.
           this.proveEquivocation(sender, known, m, "two different votes", nowMs, effects);
           return reject("a second, different vote for the same window (proof of equivocation kept and sent)");
         }
         this.recordVote(sender, m);
+        this.forwardProofs(sender, m.window, nowMs, effects);
+        // A vote for a provisional checkpoint's window, or one built on it, may confirm it.
+        for (const w of this.provisional.keys()) if (w <= m.window) this.reconsiderCheckpoint(w, nowMs);
         this.checkConsensus(m.window, nowMs, effects);
         this.noteFinal(m.window);
         this.checkForFork(m, nowMs, effects);
@@ -1209,6 +1233,8 @@ export class Coordinator {
       this.event(window, "agreed", nowMs, `${c.voters.length} of ${this.n} servers`);
       this.o.log.info("coordinator", `window ${window} agreed by ${c.voters.length} of ${this.n}`, { window, hash: toHex(c.hash) });
       this.o.onAgreed?.(window);
+      // Votes held for this window at another state: the fork one faulty server can make shows.
+      for (const vote of this.votes.get(window)?.values() ?? []) this.checkForFork(vote, nowMs, effects);
       // Reached without a vote of its own (the certificate came before the batch, or the relays
       // gave the same state): vote it now, so the window can become final (3 of 3 needs everyone).
       if (!this.voted.has(window)) this.castVote(window, nowMs, effects);
@@ -1285,6 +1311,7 @@ export class Coordinator {
     const agreedVote = recorded === undefined ? null : this.certificateVote(recorded.certificate);
     if (agreedVote === null || sameOutcome(vote, agreedVote)) return;
     this.pull(nowMs, effects);
+    this.reconsiderCheckpoint(vote.window, nowMs);
   }
 
   private pull(nowMs: number, effects: Effect[], now = false): void {
@@ -1322,15 +1349,34 @@ export class Coordinator {
       const known = this.votes.get(vote.window)?.get(sender);
       if (known !== undefined && !equalBytes(known.bytes, vote.bytes) && verifyPeerMessage(vote, this.o.verify)) this.proveEquivocation(sender, known, vote, "two different votes", nowMs, effects);
     }
-    const counted = votes.filter((v) => !this.equivocated(first.window, v.sender));
+    // A certificate of a window recorded here at another state: a fork. Its votes (checked) are
+    // what shows it, so they are kept like votes that came directly.
+    if (first.window <= this.agreedCheckpoint.window) {
+      const recorded = first.window === this.agreedCheckpoint.window ? this.agreedCheckpoint : this.o.ledger.checkpoint(first.window);
+      const agreedVote = recorded === undefined ? null : this.certificateVote(recorded.certificate);
+      if (agreedVote !== null && !sameOutcome(first, agreedVote)) {
+        for (const { sender, vote } of votes) if (sender !== this.self && !this.votes.get(vote.window)?.has(sender) && verifyPeerMessage(vote, this.o.verify)) this.recordVote(sender, vote);
+        this.reconsiderCheckpoint(first.window, nowMs);
+      }
+    }
+    let counted = votes.filter((v) => !this.equivocated(first.window, v.sender));
+    let certificate: Uint8Array = new Uint8Array(bytes);
+    if (counted.length < votes.length) {
+      // Without the equivocator's vote, the votes for this outcome held here may still make a
+      // majority (each was checked when it came): the certificate is then made of those.
+      for (const [sender, vote] of this.votes.get(first.window) ?? []) {
+        if (!this.equivocated(first.window, sender) && !counted.some((v) => v.sender === sender) && sameOutcome(vote, first)) counted.push({ sender, vote });
+      }
+      certificate = encodeCertificate(counted.map((v) => v.vote.bytes));
+    }
     if (!this.majority(counted.length)) return { ...reject(counted.length < votes.length ? "not a majority without the votes of servers proven to equivocate" : "not a majority"), effects };
     if (first.window <= this.agreedCheckpoint.window || this.certified.has(first.window)) return { ok: true, effects };
-    if (!votes.every((v) => verifyPeerMessage(v.vote, this.o.verify))) return reject("bad signature");
+    if (!counted.every((v) => verifyPeerMessage(v.vote, this.o.verify))) return reject("bad signature");
     this.certified.set(first.window, {
       hash: first.hash,
       history: first.history,
-      voters: votes.map((v) => v.sender),
-      certificate: new Uint8Array(bytes),
+      voters: counted.map((v) => v.sender),
+      certificate,
       learnedAtMs: nowMs,
     });
     this.settle(first.window, nowMs, effects, true);
@@ -1423,6 +1469,28 @@ export class Coordinator {
   }
 
   /** The index of the server with this key in the network file, or −1. */
+  /**
+   * The votes for the outcome of a certificate of `window` (state hash and history) from servers
+   * not proven to equivocate in it: the certificate's own and those held here (each checked when it
+   * came), one per server.
+   */
+  private honestBacking(window: number, certificate: Uint8Array): Vote[] {
+    const outcome = this.certificateVote(certificate);
+    if (outcome === null) return [];
+    const bySender = new Map<number, Vote>();
+    for (const part of splitCertificate(certificate) ?? []) {
+      const d = parsePeerMessage(part, this.networkId, this.limits);
+      if (d.ok && d.message.type === "vote") bySender.set(this.serverIndexOf(d.message.sender), d.message);
+    }
+    for (const [sender, vote] of this.votes.get(window) ?? []) if (!bySender.has(sender) && sameOutcome(vote, outcome)) bySender.set(sender, vote);
+    // A vote for a later window on this checkpoint (its base, PROTOCOL §5) says its sender holds it.
+    for (const [w, forWindow] of this.votes) {
+      if (w <= window) continue;
+      for (const [sender, vote] of forWindow) if (!bySender.has(sender) && vote.baseWindow === window && equalBytes(vote.baseHash, outcome.hash)) bySender.set(sender, vote);
+    }
+    return [...bySender].filter(([sender]) => sender >= 0 && !this.equivocated(window, sender)).map(([, vote]) => vote);
+  }
+
   /** The first vote of a recorded certificate (checked when it was learned), or null if of another format. */
   private certificateVote(certificate: Uint8Array): Vote | null {
     const first = splitCertificate(certificate)?.[0];
@@ -1511,14 +1579,73 @@ export class Coordinator {
     // A certificate that needed the equivocator's vote is void.
     const c = this.certified.get(window);
     if (c !== undefined && !this.majority(c.voters.filter((v) => !this.equivocated(window, v)).length)) this.certified.delete(window);
-    // This server's checkpoint of the window (the latest, or one of the 16 kept before it).
+    this.reconsiderCheckpoint(window, nowMs);
+  }
+
+  /**
+   * A peer that votes in (or after) a window this server holds proofs for gets them, once: a proof is
+   * broadcast once when found, and a server that was down then (or lost the message) would count
+   * the equivocator's votes of that window, or resync to a certificate that needs them.
+   */
+  private forwardProofs(peer: number, votedWindow: number, nowMs: number, effects: Effect[]): void {
+    // The proofs of the recent windows up to the one it voted (it may have resynced past them).
+    const windows = [...this.equivocators.keys()].filter((w) => w <= votedWindow && w > votedWindow - WINDOWS_REMEMBERED && !this.proofsSentTo.get(w)?.has(peer));
+    if (windows.length === 0) return;
+    for (const w of windows) {
+      let sent = this.proofsSentTo.get(w);
+      if (sent === undefined) this.proofsSentTo.set(w, (sent = new Set()));
+      sent.add(peer);
+    }
+    for (const e of this.o.ledger.equivocations()) {
+      if (!windows.includes(e.window) || proofBytes(e.first.length, e.second.length) > this.limits.peerMessageBytesMax) continue;
+      effects.push({ kind: "send", to: peer, what: "proof", message: encodeProof({ networkId: this.networkId, sender: this.selfKey, window: e.window, sentAtMs: nowMs, first: e.first, second: e.second }, this.o.seed, this.limits) });
+    }
+  }
+
+  /**
+   * This server's checkpoint of `window` (the latest, or one of the 16 kept before it) after a
+   * server was proven to equivocate in it. Every vote held for the checkpoint's outcome counts, not
+   * only the certificate's (the first majority that arrived), and so does a vote for a later window
+   * built on it (its base): if the servers not proven faulty make a majority, the checkpoint
+   * stands, with a certificate of their votes when those of the window itself suffice. If not, it
+   * is provisional (no payment is accepted on it) until the end of the next window's beta period,
+   * checked again on every vote; still unconfirmed then, it is withdrawn with every later
+   * checkpoint (built on it). Deciding on the votes alone, at a deadline, makes every honest server
+   * decide alike: both sides of a fork withdraw, and a window the honest servers share stands.
+   */
+  private reconsiderCheckpoint(window: number, nowMs: number): void {
+    const equivocators = this.equivocators.get(window);
+    if (equivocators === undefined || equivocators.size === 0) return;
     const recorded = window === this.agreedCheckpoint.window ? this.agreedCheckpoint : window < this.agreedCheckpoint.window ? this.o.ledger.checkpoint(window) : undefined;
-    if (recorded === undefined || recorded.certificate.length === 0) return;
-    const voters = (splitCertificate(recorded.certificate) ?? []).flatMap((part) => {
-      const d = parsePeerMessage(part, this.networkId, this.limits);
-      return d.ok ? [this.serverIndexOf(d.message.sender)] : [];
-    });
-    if (this.majority(voters.filter((v) => v >= 0 && !this.equivocated(window, v)).length)) return;
+    const outcome = recorded === undefined ? null : this.certificateVote(recorded.certificate);
+    const certified = recorded === undefined ? [] : (splitCertificate(recorded.certificate) ?? []).map((part) => parsePeerMessage(part, this.networkId, this.limits)).flatMap((d) => (d.ok ? [this.serverIndexOf(d.message.sender)] : []));
+    // No checkpoint of the window here, or one whose certificate did not need an equivocator.
+    if (recorded === undefined || outcome === null || !certified.some((v) => this.equivocated(window, v))) {
+      this.provisional.delete(window);
+      return;
+    }
+    const backing = this.honestBacking(window, recorded.certificate);
+    if (this.majority(backing.length)) {
+      this.provisional.delete(window);
+      const own = backing.filter((v) => v.window === window);
+      // A certificate is of the window's own votes; if later votes were needed, the old one stays.
+      if (!this.majority(own.length)) return;
+      const certificate = encodeCertificate(own.map((v) => v.bytes));
+      if (!this.stored(`re-recording the certificate of window ${window} without the equivocator`, () => this.o.ledger.replaceCertificate(window, certificate))) return;
+      if (window === this.agreedCheckpoint.window) this.agreedCheckpoint = this.o.ledger.agreed();
+      this.o.log.warn("coordinator", `the checkpoint of window ${window} stands without the equivocating server: ${backing.length} of ${this.n} other servers voted for it`, { window });
+      return;
+    }
+    // Kept, provisionally, until the end of the next window's beta period: by then the others'
+    // votes (resent until then) have arrived. Every honest server decides on the same votes, so
+    // the two sides of a fork both withdraw, and a window the honest servers share stands.
+    const deadline = blackoutStartMs(window + 2, this.schedule);
+    if (nowMs < deadline) {
+      if (!this.provisional.has(window)) this.o.log.warn("coordinator", `the checkpoint of window ${window} had its majority only with the equivocating server's vote; kept until the end of the next window's beta period for the other servers to confirm it (not accepting on it meanwhile)`, { window });
+      this.provisional.set(window, deadline);
+      return;
+    }
+    this.provisional.delete(window);
     // Back to the checkpoint before it, which must still be kept (or be the genesis, before the
     // first): a fork found more than 15 checkpoints on is logged, and left to the resync.
     if (!this.o.ledger.canRevoke(window)) {
@@ -1526,16 +1653,16 @@ export class Coordinator {
       return;
     }
     let undone = 0;
-    const later = this.agreedCheckpoint.window > window ? 1 : 0;
+    const later = this.agreedCheckpoint.window > window;
     if (!this.stored(`withdrawing the checkpoint of window ${window}`, () => (undone = this.o.ledger.revokeCheckpoint(window)))) return;
     this.speculation = null;
     this.agreedCheckpoint = this.o.ledger.agreed();
     this.counters.revoked++;
     if (this.finalWindow >= window) this.finalWindow = this.agreedCheckpoint.window; // cannot happen with one faulty server (PROTOCOL §7 step 9)
     this.o.onUndone?.(this.agreedCheckpoint.window);
-    const also = later > 0 ? " with the later ones built on it" : "";
-    this.o.log.error("coordinator", `the checkpoint of window ${window} had its majority only with the equivocating server's vote: withdrawn${also}; back at window ${this.agreedCheckpoint.window}, ${undone} payment(s) undone`, { window });
-    this.event(window, "rollback", nowMs, `checkpoint withdrawn${also} (its majority needed an equivocating server); ${undone} payment(s) undone`);
+    const also = later ? " with the later ones built on it" : "";
+    this.o.log.error("coordinator", `the checkpoint of window ${window} had its majority only with the equivocating server's vote, and the other servers did not confirm it: withdrawn${also}; back at window ${this.agreedCheckpoint.window}, ${undone} payment(s) undone`, { window });
+    this.event(window, "rollback", nowMs, `checkpoint withdrawn${also} (its majority needed an equivocating server, and the others did not confirm it); ${undone} payment(s) undone`);
   }
 
   private noteEquivocator(window: number, server: number, foundAtMs: number): void {
@@ -1575,6 +1702,8 @@ export class Coordinator {
     for (const map of [this.handoversKept, this.handoverAskedMs, this.rescues]) for (const w of map.keys()) if (w < oldest) map.delete(w);
     for (const w of this.promised.keys()) if (w < oldest) this.promised.delete(w);
     for (const w of this.relaysClosed) if (w < oldest) this.relaysClosed.delete(w);
+    for (const w of this.proofsSentTo.keys()) if (w < oldest) this.proofsSentTo.delete(w);
+    for (const w of this.provisional.keys()) if (w < oldest) this.provisional.delete(w);
   }
 
   /** For GET /status. */
