@@ -131,11 +131,8 @@ describe("a faulty beta that equivocates", () => {
       const proofs = learned.effects.flatMap((e) => (e.kind === "broadcast" && e.what === "proof" ? [e.message] : []));
       expect(proofs.length).toBe(1);
       expect(coordinators[C]!.receive(proofs[0]!, nowMs + 4).ok).toBe(true);
-      // Each checkpoint of k is provisional now (nothing is accepted on it) until the end of
-      // window k+1's beta period; neither is confirmed by the other honest server, so both go.
-      expect(coordinators[B]!.agreed.window).toBe(k);
-      const deadline = blackoutStartMs(k + 2, schedule);
-      for (const i of [B, C]) coordinators[i]!.tick(deadline);
+      // The fork is shown (each holds the other honest server's vote for k, on the same base, at
+      // another state): no outcome can have an honest majority, so both withdraw k at once.
       expect(coordinators[B]!.agreed.window).toBe(base.window);
       expect(ledgers[B]!.balance(payer.publicKey)).toBe(1_000);
       expect(coordinators[C]!.agreed.window).toBe(base.window);
@@ -208,14 +205,60 @@ describe("a faulty beta that equivocates", () => {
       // Now B meets A's other vote for k (C's certificate): the proof withdraws k and k+1 at B.
       const learned = cs[B]!.receiveCertificate(cs[C]!.newestCertificate()!.certificate, later + 2);
       expect(learned.ok).toBe(false);
-      expect(cs[B]!.agreed.window).toBe(k + 1); // provisional until the end of k+1's beta period
-      cs[B]!.tick(blackoutStartMs(k + 2, schedule));
       expect(cs[B]!.agreed.window).toBe(base.window);
       expect(ledgers[B]!.balance(payer.publicKey)).toBe(1_000);
       expect(ledgers[B]!.checkpoint(k + 1)).toBeUndefined();
       expect(cs[B]!.equivocations().map((e) => e.window)).toEqual([k]);
     } finally {
       for (const l of ledgers) l.close();
+    }
+  });
+
+  test("a checkpoint that needed the equivocator, with no fork shown: provisional (not accepting), confirmed by a late honest vote, or withdrawn at the deadline", () => {
+    for (const confirmed of [true, false]) {
+      let k = 1_795_000_202;
+      // The checkpoint's holder C is the next alpha, so its gate shows the provisional state.
+      while (alphaOf(k + 1, schedule) === alphaOf(k, schedule)) k++;
+      const A = alphaOf(k, schedule);
+      const C = alphaOf(k + 1, schedule);
+      const B = [0, 1, 2].find((i) => i !== A && i !== C)!;
+      const nowMs = blackoutStartMs(k, schedule) + 20;
+      const ledgers = keys.map(() => Ledger.open(":memory:", { genesis: network.genesis, nowMs }));
+      try {
+        const cs = keys.map((key, i) => new Coordinator({ network, selfIndex: i, seed: key.seed, ledger: ledgers[i]!, verify: verifySignature, log: silentLogger, flushIntake: () => {} }));
+        const base = ledgers[C]!.agreed();
+        const payment = buildPayment({ timestampMs: windowStartMs(k, schedule) + 100, amount: 10, payee: payee1.publicKey, payer: payer.publicKey, payerSeed: payer.seed });
+        const one = encodeHandover({ networkId: network.id, sender: keys[A]!.publicKey, window: k, sentAtMs: nowMs, baseWindow: base.window, baseHash: base.hash, hash: base.hash, payments: [payment] }, keys[A]!.seed, peerLimits(network.capacity));
+        const votesOf = (effects: readonly Effect[]) => effects.flatMap((e) => (e.kind === "broadcast" && e.what === "vote" ? [e.message] : []));
+        const [cVote] = votesOf(cs[C]!.receive(one, nowMs).effects);
+        const l = ledgers[C]!;
+        const aVote = (hash: Uint8Array) => encodeVote({ networkId: network.id, sender: keys[A]!.publicKey, window: k, sentAtMs: nowMs, baseWindow: base.window, baseHash: base.hash, batch: l.batchDigest(k), hash, history: l.historyDigest() }, keys[A]!.seed);
+        cs[C]!.receive(aVote(l.stateHashBytes()), nowMs + 1);
+        expect(cs[C]!.agreed.window).toBe(k);
+        // A's second vote, for a state no honest server is at: a proof, and C's checkpoint needed A.
+        expect(cs[C]!.receive(aVote(new Uint8Array(32).fill(9)), nowMs + 2).ok).toBe(false);
+        expect(cs[C]!.agreed.window).toBe(k);
+        const accepting = windowStartMs(k + 1, schedule) + 10;
+        expect(cs[C]!.gate(accepting)?.message, "the next alpha does not accept on a provisional checkpoint").toMatch(/proven faulty/);
+        if (confirmed) {
+          // B applies the same handover late and votes the same state: an honest majority.
+          const [bVote] = votesOf(cs[B]!.receive(one, nowMs + 3).effects);
+          cs[C]!.receive(bVote!, accepting);
+          expect(cs[C]!.gate(accepting + 1)).toBeNull();
+          cs[C]!.tick(blackoutStartMs(k + 2, schedule));
+          expect(cs[C]!.agreed.window, "confirmed: it stands").toBe(k);
+          expect(ledgers[C]!.balance(payee1.publicKey)).toBe(10);
+        } else {
+          cs[C]!.tick(blackoutStartMs(k + 2, schedule) - 1);
+          expect(cs[C]!.agreed.window, "before the deadline").toBe(k);
+          cs[C]!.tick(blackoutStartMs(k + 2, schedule));
+          expect(cs[C]!.agreed.window, "unconfirmed at the deadline: withdrawn").toBe(base.window);
+          expect(ledgers[C]!.balance(payee1.publicKey)).toBeUndefined();
+        }
+        expect(cVote).toBeDefined();
+      } finally {
+        for (const x of ledgers) x.close();
+      }
     }
   });
 });

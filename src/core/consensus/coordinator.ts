@@ -507,6 +507,13 @@ export class Coordinator {
 
   private completeRescue(k: number, r: RescueRun, nowMs: number, effects: Effect[]): void {
     r.done = true;
+    // Answers that come after the beta period are too late: the window is rolled back here (and
+    // everywhere) at that moment, and a vote for it now could only form a majority with votes cast
+    // before, after the others went on from the checkpoint before it.
+    if (nowMs >= blackoutStartMs(k + 1, this.schedule)) {
+      this.o.log.warn("coordinator", `rescue of window ${k}: the answers came after its beta period; not rescued`, { window: k });
+      return;
+    }
     // The alpha's relays as a majority holds them: two that differ at one position prove it faulty.
     const pair = conflictingPair([...r.answers.values()].flat());
     if (pair !== null) {
@@ -995,8 +1002,8 @@ export class Coordinator {
         }
         this.recordVote(sender, m);
         this.forwardProofs(sender, m.window, nowMs, effects);
-        // A vote for a provisional checkpoint's window, or one built on it, may confirm it.
-        for (const w of this.provisional.keys()) if (w <= m.window) this.reconsiderCheckpoint(w, nowMs);
+        // A vote for a provisional checkpoint's window may confirm it.
+        if (this.provisional.has(m.window)) this.reconsiderCheckpoint(m.window, nowMs);
         this.checkConsensus(m.window, nowMs, effects);
         this.noteFinal(m.window);
         this.checkForFork(m, nowMs, effects);
@@ -1116,6 +1123,13 @@ export class Coordinator {
   private applyHandover(m: Batch, nowMs: number, effects: Effect[]): void {
     if (this.voted.has(m.window)) {
       this.o.log.warn("coordinator", `handover of window ${m.window} came after this server voted; ignored`);
+      return;
+    }
+    // Its beta period is over by this server's clock: the window was rolled back here, and the
+    // others went on from the checkpoint before it (step 7). Applied now, it could still gather a
+    // majority with votes cast before, and reopen a window the network has left.
+    if (nowMs >= blackoutStartMs(m.window + 1, this.schedule)) {
+      this.o.log.warn("coordinator", `batch of window ${m.window} came after its beta period here; ignored`, { window: m.window });
       return;
     }
     const atBase = m.baseWindow === this.agreedCheckpoint.window && equalBytes(m.baseHash, this.agreedCheckpoint.hash);
@@ -1483,11 +1497,6 @@ export class Coordinator {
       if (d.ok && d.message.type === "vote") bySender.set(this.serverIndexOf(d.message.sender), d.message);
     }
     for (const [sender, vote] of this.votes.get(window) ?? []) if (!bySender.has(sender) && sameOutcome(vote, outcome)) bySender.set(sender, vote);
-    // A vote for a later window on this checkpoint (its base, PROTOCOL §5) says its sender holds it.
-    for (const [w, forWindow] of this.votes) {
-      if (w <= window) continue;
-      for (const [sender, vote] of forWindow) if (!bySender.has(sender) && vote.baseWindow === window && equalBytes(vote.baseHash, outcome.hash)) bySender.set(sender, vote);
-    }
     return [...bySender].filter(([sender]) => sender >= 0 && !this.equivocated(window, sender)).map(([, vote]) => vote);
   }
 
@@ -1605,9 +1614,8 @@ export class Coordinator {
   /**
    * This server's checkpoint of `window` (the latest, or one of the 16 kept before it) after a
    * server was proven to equivocate in it. Every vote held for the checkpoint's outcome counts, not
-   * only the certificate's (the first majority that arrived), and so does a vote for a later window
-   * built on it (its base): if the servers not proven faulty make a majority, the checkpoint
-   * stands, with a certificate of their votes when those of the window itself suffice. If not, it
+   * only the certificate's (the first majority that arrived): if the servers not proven faulty
+   * make a majority, the checkpoint stands, with a certificate of their votes. If not, it
    * is provisional (no payment is accepted on it) until the end of the next window's beta period,
    * checked again on every vote; still unconfirmed then, it is withdrawn with every later
    * checkpoint (built on it). Deciding on the votes alone, at a deadline, makes every honest server
@@ -1627,10 +1635,7 @@ export class Coordinator {
     const backing = this.honestBacking(window, recorded.certificate);
     if (this.majority(backing.length)) {
       this.provisional.delete(window);
-      const own = backing.filter((v) => v.window === window);
-      // A certificate is of the window's own votes; if later votes were needed, the old one stays.
-      if (!this.majority(own.length)) return;
-      const certificate = encodeCertificate(own.map((v) => v.bytes));
+      const certificate = encodeCertificate(backing.map((v) => v.bytes));
       if (!this.stored(`re-recording the certificate of window ${window} without the equivocator`, () => this.o.ledger.replaceCertificate(window, certificate))) return;
       if (window === this.agreedCheckpoint.window) this.agreedCheckpoint = this.o.ledger.agreed();
       this.o.log.warn("coordinator", `the checkpoint of window ${window} stands without the equivocating server: ${backing.length} of ${this.n} other servers voted for it`, { window });
@@ -1639,8 +1644,15 @@ export class Coordinator {
     // Kept, provisionally, until the end of the next window's beta period: by then the others'
     // votes (resent until then) have arrived. Every honest server decides on the same votes, so
     // the two sides of a fork both withdraw, and a window the honest servers share stands.
+    // A fork shown: a server not proven faulty voted the window on the same base to another state
+    // (the beta gave it another batch). Then no outcome can win an honest majority here, and the
+    // deadline would withdraw it anyway: withdraw now, before the fork lasts. (A vote on another
+    // base is a server that was behind, not a fork.)
+    const forked = [...(this.votes.get(window) ?? [])].some(
+      ([sender, vote]) => sender !== this.self && !this.equivocated(window, sender) && vote.baseWindow === outcome.baseWindow && equalBytes(vote.baseHash, outcome.baseHash) && !sameOutcome(vote, outcome),
+    );
     const deadline = blackoutStartMs(window + 2, this.schedule);
-    if (nowMs < deadline) {
+    if (!forked && nowMs < deadline) {
       if (!this.provisional.has(window)) this.o.log.warn("coordinator", `the checkpoint of window ${window} had its majority only with the equivocating server's vote; kept until the end of the next window's beta period for the other servers to confirm it (not accepting on it meanwhile)`, { window });
       this.provisional.set(window, deadline);
       return;
