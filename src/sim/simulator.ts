@@ -498,7 +498,8 @@ export class Simulation {
 
   /**
    * Windows during which, at some instant, no strict majority of the servers was up, not catching
-   * up, and able to reach each other (crashes, resyncs and partitions together). The protocol promises that an acknowledged
+   * up, and able to reach each other (crashes, resyncs and partitions together; a Byzantine server
+   * never counts). The protocol promises that an acknowledged
    * payment is kept when one server fails (a minority); beyond, a window may roll back.
    */
   readonly windowsWithoutMajority = new Set<number>();
@@ -509,6 +510,8 @@ export class Simulation {
     for (const s of this.servers) {
       // A server catching up (resyncing) holds no base to vote on: not one of a working majority.
       if (!s.up || s.coordinator.isSyncing) continue;
+      // The faulty server is not one of a working majority either: what it promises counts for nothing.
+      if (this.byzantine !== null && s.index === this.byzantine.server) continue;
       const g = p === null ? 0 : p.groupOf[s.index]!;
       sizes.set(g, (sizes.get(g) ?? 0) + 1);
     }
