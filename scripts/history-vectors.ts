@@ -1,5 +1,5 @@
 // Writes docs/test-vectors/history-digest.json: the history digest and batch digest of a short
-// history (PROTOCOL.md §6a), step by step with each preimage, and a vote committing to them, byte
+// history (PROTOCOL.md §6a), step by step with the digest before and after, and a vote committing to them, byte
 // for byte (§5), signed by a fixed test key (Ed25519 is deterministic). Another implementation
 // checks itself against the file; test/core/history-digest.test.ts checks this one.
 // Run: bun scripts/history-vectors.ts

@@ -26,7 +26,7 @@
 // probeStorage() shows the disk takes writes again: the node says why and retries at its own pace.
 import { Database } from "bun:sqlite";
 import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
-import { and, asc, desc, eq, gt, lt, lte, or, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gt, gte, lt, lte, or, sql } from "drizzle-orm";
 import * as schema from "../../db/schema.ts";
 import { accounts, checkpoints, equivocations, meta, ownVotes, payments, relays } from "../../db/schema.ts";
 import { migrate } from "./migrate.ts";
@@ -117,6 +117,8 @@ const decodeWindow = (b: Uint8Array): number => {
 export const CHECKPOINTS_KEPT = 16;
 /** This server's own votes kept on disk: more windows than a peer message may be behind (8). */
 export const OWN_VOTES_KEPT = 16;
+/** Proofs of equivocation kept (the most recent windows): each may hold two whole messages. */
+export const EQUIVOCATIONS_KEPT = 64;
 /** Windows whose payment count is kept in memory: the accepting one and a few a resync replays. */
 const WINDOW_COUNTS_KEPT = 8;
 
@@ -774,14 +776,17 @@ export class Ledger implements ConsensusLedger {
   recordEquivocation(window: number, server: Uint8Array, first: Uint8Array, second: Uint8Array, nowMs: number): void {
     this.transact("equivocation record", () => {
       this.db.insert(equivocations).values({ window, server: asBuffer(server), first: asBuffer(first), second: asBuffer(second), foundAtMs: nowMs }).onConflictDoNothing().run();
+      // Bounded: a faulty server that equivocates window after window must not fill the disk.
+      this.client.run("DELETE FROM equivocations WHERE rowid NOT IN (SELECT rowid FROM equivocations ORDER BY window DESC LIMIT ?)", [EQUIVOCATIONS_KEPT]);
     });
   }
 
-  /** The stored proofs of equivocation. */
-  equivocations(): { window: number; server: Uint8Array; first: Uint8Array; second: Uint8Array; foundAtMs: number }[] {
+  /** The stored proofs of equivocation, of windows from `fromWindow` on if given. */
+  equivocations(fromWindow = Number.MIN_SAFE_INTEGER): { window: number; server: Uint8Array; first: Uint8Array; second: Uint8Array; foundAtMs: number }[] {
     return this.db
       .select()
       .from(equivocations)
+      .where(gte(equivocations.window, fromWindow))
       .orderBy(asc(equivocations.window))
       .all()
       .map((r) => ({ window: r.window, server: new Uint8Array(r.server), first: new Uint8Array(r.first), second: new Uint8Array(r.second), foundAtMs: r.foundAtMs }));
@@ -796,6 +801,21 @@ export class Ledger implements ConsensusLedger {
     this.transact("vote record", () => {
       this.db.insert(ownVotes).values({ window, bytes: asBuffer(bytes), castAtMs: nowMs }).onConflictDoNothing().run();
       this.client.run("DELETE FROM own_votes WHERE window NOT IN (SELECT window FROM own_votes ORDER BY window DESC LIMIT ?)", [OWN_VOTES_KEPT]);
+    });
+  }
+
+  /** Who was proven to equivocate in which window, without the proofs' bytes (for /status). */
+  equivocationList(): { window: number; server: Uint8Array; foundAtMs: number }[] {
+    return this.client
+      .query<{ window: number; server: Uint8Array; foundAtMs: number }, []>("SELECT window, server, found_at_ms AS foundAtMs FROM equivocations ORDER BY window DESC")
+      .all()
+      .map((r) => ({ window: r.window, server: new Uint8Array(r.server), foundAtMs: r.foundAtMs }));
+  }
+
+  /** Forgets this server's stored vote of `window` (one of an older format, never to be sent). */
+  forgetOwnVote(window: number): void {
+    this.transact("vote forget", () => {
+      this.client.run("DELETE FROM own_votes WHERE window = ?", [window]);
     });
   }
 

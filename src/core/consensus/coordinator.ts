@@ -107,7 +107,12 @@ export interface ConsensusLedger {
   canRevoke(window: number): boolean;
   /** A proof that `server` signed two conflicting messages for `window` (conflict.ts), kept once. */
   recordEquivocation(window: number, server: Uint8Array, first: Uint8Array, second: Uint8Array, nowMs: number): void;
-  equivocations(): { window: number; server: Uint8Array; first: Uint8Array; second: Uint8Array; foundAtMs: number }[];
+  /** Who was proven to equivocate in which window (the proofs kept), newest first, without the bytes. */
+  equivocationList(): { window: number; server: Uint8Array; foundAtMs: number }[];
+  /** The stored proofs (the most recent kept), of windows from `fromWindow` on if given. */
+  equivocations(fromWindow?: number): { window: number; server: Uint8Array; first: Uint8Array; second: Uint8Array; foundAtMs: number }[];
+  /** Forgets this server's stored vote of `window` (one of an older format, never sent). */
+  forgetOwnVote(window: number): void;
 }
 
 /**
@@ -285,9 +290,16 @@ export class Coordinator {
   /**
    * Checkpoints whose majority needed a proven equivocator, kept while no fork is shown: by the
    * deadline (the end of the next window's beta period) servers not proven faulty must back them
-   * (their votes for it, or for a later window built on it), or they are withdrawn.
+   * (their votes for the window's outcome), or they are withdrawn.
    */
   private readonly provisional = new Map<number, number>();
+  /**
+   * The window in which a withdrawal undid this alpha's own accepted payments: it accepts nothing
+   * more in it, or its next relays would restart positions its peers hold other payments at.
+   */
+  private undoneOwnWindow: number | null = null;
+  /** Checkpoints withdrawn here ("window:hash"): votes and certificates built on them count for nothing. */
+  private readonly withdrawnBases = new Set<string>();
   /** Per window, the peers this server sent its proofs of that window to (once each). */
   private readonly proofsSentTo = new Map<number, Set<number>>();
 
@@ -379,10 +391,10 @@ export class Coordinator {
       };
     }
     // Its majority needed a server proven faulty: payments accepted on it could go with it.
-    if (this.provisional.has(this.agreedCheckpoint.window)) {
+    if (this.provisional.size > 0 || this.undoneOwnWindow === roles.window) {
       return {
         code: "NOT_ACCEPTING",
-        message: `server ${me.keyHex} (${me.address}) is the alpha until ${until}, but the previous window was agreed with the vote of a server proven faulty; it accepts once the other servers confirm it`,
+        message: `server ${me.keyHex} (${me.address}) is the alpha until ${until}, but a recent window was agreed with the vote of a server proven faulty; it accepts once the other servers confirm it (or, if the window was withdrawn, from the next window on)`,
       };
     }
     return null;
@@ -674,7 +686,9 @@ export class Coordinator {
       }
       if (nowMs - sentMs < this.pullIntervalMs()) continue;
       const everyoneMovedOn = this.o.network.servers.every((_, i) => i === this.self || (this.peerLastVote.get(i)?.window ?? -Infinity) > window);
-      if (everyoneMovedOn) {
+      // In a window with a proven equivocator, every server decides on the votes it holds at the
+      // deadline (reconsiderCheckpoint): they are resent until then, whoever moved on.
+      if (everyoneMovedOn && !this.equivocators.has(window)) {
         this.lastVoteSentMs.delete(window);
         continue;
       }
@@ -730,6 +744,12 @@ export class Coordinator {
     // handover itself be lost.
     this.flushRelay(nowMs, effects, true);
     this.handedOver.add(k);
+    // Already at a checkpoint of this window or later (a certificate came first, a resync): the
+    // window is decided; a handover on that base would be no batch of window k.
+    if (this.agreedCheckpoint.window >= k) {
+      this.o.log.info("coordinator", `window ${k} is already agreed here (at window ${this.agreedCheckpoint.window}): no handover`, { window: k });
+      return;
+    }
     this.handoversSeen.add(k);
     const payments = this.o.ledger.windowPayments(k);
     const hash = this.o.ledger.stateHashBytes();
@@ -782,7 +802,11 @@ export class Coordinator {
       if (majorityVote === null) return; // a checkpoint of an older format: nothing to vote with
       base = { window: majorityVote.baseWindow, hash: majorityVote.baseHash };
     }
-    assert(window > base.window, `a vote for window ${window} on base ${base.window}`);
+    // A vote is for a window after its base (§5); anything else is a state this server should not vote on.
+    if (window <= base.window) {
+      this.o.log.warn("coordinator", `window ${window}: not voting on base ${base.window}`, { window });
+      return;
+    }
     const message = encodeVote(
       { networkId: this.networkId, sender: this.selfKey, window, sentAtMs: nowMs, baseWindow: base.window, baseHash: base.hash, batch: this.o.ledger.batchDigest(window), hash: now.hash, history: now.history },
       this.o.seed,
@@ -810,6 +834,9 @@ export class Coordinator {
       const decoded = parsePeerMessage(bytes, this.networkId, this.limits);
       if (!decoded.ok) {
         this.o.log.warn("coordinator", `the stored vote of this server for window ${window} is not of this format (${decoded.reason}): made by an older scryp; ignored`, { window });
+        // Its row would keep a vote of this format from being stored for the window (a vote is
+        // never replaced), so that one could be cast again after a restart: forget it.
+        this.stored(`forgetting the old-format vote of window ${window}`, () => this.o.ledger.forgetOwnVote(window));
         continue;
       }
       // Of this format but not this server's well-signed vote: the data directory is corrupt.
@@ -1208,8 +1235,9 @@ export class Coordinator {
     if (!forWindow) return;
     const byHash = new Map<string, number[]>();
     for (const [sender, vote] of forWindow) {
-      // A server proven to equivocate in this window counts for nothing in it.
-      if (this.equivocated(window, sender)) continue;
+      // A server proven to equivocate in this window counts for nothing in it; nor does a vote
+      // built on a checkpoint withdrawn here.
+      if (this.equivocated(window, sender) || this.withdrawnBases.has(`${vote.baseWindow}:${toHex(vote.baseHash)}`)) continue;
       const key = toHex(vote.hash) + toHex(vote.history);
       byHash.set(key, [...(byHash.get(key) ?? []), sender]);
     }
@@ -1373,6 +1401,7 @@ export class Coordinator {
         this.reconsiderCheckpoint(first.window, nowMs);
       }
     }
+    if (votes.some((v) => this.withdrawnBases.has(`${v.vote.baseWindow}:${toHex(v.vote.baseHash)}`))) return reject("a certificate built on a checkpoint withdrawn here");
     let counted = votes.filter((v) => !this.equivocated(first.window, v.sender));
     let certificate: Uint8Array = new Uint8Array(bytes);
     if (counted.length < votes.length) {
@@ -1587,7 +1616,10 @@ export class Coordinator {
     }
     // A certificate that needed the equivocator's vote is void.
     const c = this.certified.get(window);
-    if (c !== undefined && !this.majority(c.voters.filter((v) => !this.equivocated(window, v)).length)) this.certified.delete(window);
+    if (c !== undefined && !this.majority(c.voters.filter((v) => !this.equivocated(window, v)).length)) {
+      this.certified.delete(window);
+      this.checkConsensus(window, nowMs, effects); // the votes held may still make one without it
+    }
     this.reconsiderCheckpoint(window, nowMs);
   }
 
@@ -1605,7 +1637,7 @@ export class Coordinator {
       if (sent === undefined) this.proofsSentTo.set(w, (sent = new Set()));
       sent.add(peer);
     }
-    for (const e of this.o.ledger.equivocations()) {
+    for (const e of this.o.ledger.equivocations(Math.min(...windows))) {
       if (!windows.includes(e.window) || proofBytes(e.first.length, e.second.length) > this.limits.peerMessageBytesMax) continue;
       effects.push({ kind: "send", to: peer, what: "proof", message: encodeProof({ networkId: this.networkId, sender: this.selfKey, window: e.window, sentAtMs: nowMs, first: e.first, second: e.second }, this.o.seed, this.limits) });
     }
@@ -1644,13 +1676,21 @@ export class Coordinator {
     // Kept, provisionally, until the end of the next window's beta period: by then the others'
     // votes (resent until then) have arrived. Every honest server decides on the same votes, so
     // the two sides of a fork both withdraw, and a window the honest servers share stands.
-    // A fork shown: a server not proven faulty voted the window on the same base to another state
-    // (the beta gave it another batch). Then no outcome can win an honest majority here, and the
-    // deadline would withdraw it anyway: withdraw now, before the fork lasts. (A vote on another
-    // base is a server that was behind, not a fork.)
-    const forked = [...(this.votes.get(window) ?? [])].some(
-      ([sender, vote]) => sender !== this.self && !this.equivocated(window, sender) && vote.baseWindow === outcome.baseWindow && equalBytes(vote.baseHash, outcome.baseHash) && !sameOutcome(vote, outcome),
-    );
+    // Final here (q votes, 2q − n ≥ 2): no other final outcome can exist (§7 step 9); it stands.
+    if (this.finalWindow >= window) {
+      this.provisional.delete(window);
+      return;
+    }
+    // A fork shown: servers not proven faulty voted the window on this checkpoint's base to
+    // another state (the beta gave them another batch), so many that the rest cannot make an
+    // honest majority for this outcome: the deadline would withdraw it anyway, so withdraw now,
+    // before the fork lasts. (A vote on another base is a server that was behind, not a fork.)
+    const ownVote = this.votes.get(window)?.get(this.self);
+    const base = ownVote ?? backing[0] ?? outcome;
+    const elsewhere = [...(this.votes.get(window) ?? [])].filter(
+      ([sender, vote]) => !this.equivocated(window, sender) && vote.baseWindow === base.baseWindow && equalBytes(vote.baseHash, base.baseHash) && !sameOutcome(vote, outcome),
+    ).length;
+    const forked = elsewhere > 0 && !this.majority(this.n - (this.equivocators.get(window)?.size ?? 0) - elsewhere);
     const deadline = blackoutStartMs(window + 2, this.schedule);
     if (!forked && nowMs < deadline) {
       if (!this.provisional.has(window)) this.o.log.warn("coordinator", `the checkpoint of window ${window} had its majority only with the equivocating server's vote; kept until the end of the next window's beta period for the other servers to confirm it (not accepting on it meanwhile)`, { window });
@@ -1666,8 +1706,12 @@ export class Coordinator {
     }
     let undone = 0;
     const later = this.agreedCheckpoint.window > window;
+    const ownWindowHeld = this.o.ledger.windowPayments(rolesAt(nowMs, this.schedule).window).length > 0;
     if (!this.stored(`withdrawing the checkpoint of window ${window}`, () => (undone = this.o.ledger.revokeCheckpoint(window)))) return;
     this.speculation = null;
+    this.withdrawnBases.add(`${window}:${toHex(outcome.hash)}`);
+    for (const w of [...this.certified.keys()]) if (w >= window) this.certified.delete(w);
+    if (ownWindowHeld && alphaOf(rolesAt(nowMs, this.schedule).window, this.schedule) === this.self) this.undoneOwnWindow = rolesAt(nowMs, this.schedule).window;
     this.agreedCheckpoint = this.o.ledger.agreed();
     this.counters.revoked++;
     if (this.finalWindow >= window) this.finalWindow = this.agreedCheckpoint.window; // cannot happen with one faulty server (PROTOCOL §7 step 9)
@@ -1686,7 +1730,7 @@ export class Coordinator {
 
   /** The proofs this server kept before a restart: those servers' votes of those windows stay void. */
   private loadEquivocations(): void {
-    for (const e of this.o.ledger.equivocations()) {
+    for (const e of this.o.ledger.equivocationList()) {
       const server = this.serverIndexOf(e.server);
       if (server >= 0) this.noteEquivocator(e.window, server, e.foundAtMs);
     }
@@ -1694,9 +1738,11 @@ export class Coordinator {
 
   /** The proven equivocations, newest window first (for /status and the status page). */
   equivocations(): { window: number; server: string; address: string; foundAtMs: number }[] {
-    const out: { window: number; server: string; address: string; foundAtMs: number }[] = [];
-    for (const [window, servers] of this.equivocators) for (const [i, e] of servers) out.push({ window, server: this.o.network.servers[i]!.keyHex, address: this.o.network.servers[i]!.address, foundAtMs: e.foundAtMs });
-    return out.sort((a, b) => b.window - a.window);
+    // From disk: the in-memory record is only of the recent windows (it decides what counts).
+    return this.o.ledger.equivocationList().flatMap((e) => {
+      const i = this.serverIndexOf(e.server);
+      return i < 0 ? [] : [{ window: e.window, server: this.o.network.servers[i]!.keyHex, address: this.o.network.servers[i]!.address, foundAtMs: e.foundAtMs }];
+    });
   }
 
   private event(window: number, kind: ConsensusEvent["kind"], atMs: number, detail: string): void {
@@ -1716,6 +1762,8 @@ export class Coordinator {
     for (const w of this.relaysClosed) if (w < oldest) this.relaysClosed.delete(w);
     for (const w of this.proofsSentTo.keys()) if (w < oldest) this.proofsSentTo.delete(w);
     for (const w of this.provisional.keys()) if (w < oldest) this.provisional.delete(w);
+    for (const w of this.equivocators.keys()) if (w < oldest) this.equivocators.delete(w);
+    if (this.undoneOwnWindow !== null && this.undoneOwnWindow < currentWindow) this.undoneOwnWindow = null;
   }
 
   /** For GET /status. */
