@@ -1113,7 +1113,12 @@ export class Coordinator {
     const skew = this.o.network.skewMs;
     if (nowMs < this.rescueStartMs(m.window, sender) - skew) return reject(`rescue of window ${m.window} from server ${sender} before its turn to rescue`);
     const promisedTurn = this.promised.get(m.window) ?? 0;
-    if (this.rescueTurn(m.window, sender) < promisedTurn) return reject(`rescue of window ${m.window} from server ${sender}, after this server gave its relays to a later rescuer`);
+    // A promise to itself only (its own rescue not sent yet) is no promise to anyone: like the
+    // handover, an earlier turn's rescue is taken then, and its own rescue is dropped (it would
+    // adopt that batch anyway). Found by the swarm: seed 224963620, a turn-2 rescuer refusing the
+    // turn-1 rescue while its own could not gather a majority of answers, the window rolled back.
+    const ownPromiseOnly = this.rescuing(m.window) && promisedTurn === this.rescueTurn(m.window, this.self);
+    if (this.rescueTurn(m.window, sender) < promisedTurn && !ownPromiseOnly) return reject(`rescue of window ${m.window} from server ${sender}, after this server gave its relays to a later rescuer`);
     if (nowMs >= blackoutStartMs(m.window + 1, this.schedule) + skew) return reject(`rescue of window ${m.window} after its beta period`);
     // A batch of the window came already (the handover, or this very rescue again).
     if (this.handoversSeen.has(m.window)) return { ok: true, effects };
