@@ -152,7 +152,7 @@ describe("the swarm with a Byzantine server (fixed seeds, ci fault mix)", () => 
   const all: readonly ByzantineBehaviour[] = ["equivocate-handover", "bad-payments", "contradicting-relay", "replay", "other-network"];
   for (const [seed, servers, seconds, behaviours] of [
     [142423054, 3, 20, ["equivocate-handover"]],
-    [132438620, 5, 20, ["equivocate-handover"]],
+    [132438621, 5, 20, ["equivocate-handover"]],
     [455453497, 3, 30, all],
   ] as const) {
     test(
@@ -162,8 +162,9 @@ describe("the swarm with a Byzantine server (fixed seeds, ci fault mix)", () => 
         const r = runSeed(run);
         expect({ ok: r.ok, failure: r.failure }, `${r.message ?? ""} (replay: ${replayCommand(run)})`).toEqual({ ok: true, failure: null });
         expect(r.byzantine!.stats.equivocatedHandovers, `seed ${seed}: it equivocated`).toBeGreaterThan(0);
-        // Not always every honest server: a proof is sent once, and one that was down then (seed
-        // 132438620: server 2 crashed right after a commit) does not learn it later.
+        // Not necessarily every honest server: one that was down when the proof went round learns it
+        // only from the next vote it casts in a window with a proof (the seeds are re-picked when a
+        // change of the coordinator changes their course so that the faulty server never equivocates).
         expect(r.byzantine!.provenBy, `seed ${seed}: honest servers holding a proof`).toBeGreaterThan(0);
       },
       TEST_TIMEOUT_MS,
