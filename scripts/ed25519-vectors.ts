@@ -11,6 +11,7 @@ import * as ed from "@noble/ed25519";
 import { sha512 } from "@noble/hashes/sha2.js";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { concatBytes as concat } from "../src/core/bytes.ts";
 
 ed.hashes.sha512 = sha512;
 
@@ -40,15 +41,6 @@ export function bigIntToLe(n: bigint): Uint8Array {
     n >>= 8n;
   }
   if (n !== 0n) throw new Error("does not fit in 32 bytes");
-  return out;
-}
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
   return out;
 }
 

@@ -55,7 +55,7 @@ import {
   type Vote,
 } from "./peer-message.ts";
 import { RelayInbox, linkOf, longestPrefix, type ChainLink } from "./relay-chain.ts";
-import { conflictBetween, conflictingPair } from "./conflict.ts";
+import { claimOf, conflictBetween, conflictingPair, conflictingPosition } from "./conflict.ts";
 import { ReplicationOutbox } from "./replication.ts";
 import { peerLimits, type PeerLimits } from "./peer-limits.ts";
 import type { Logger } from "../logger.ts";
@@ -1411,10 +1411,8 @@ export class Coordinator {
     let certificate: Uint8Array = new Uint8Array(bytes);
     if (counted.length < votes.length) {
       // Without the equivocator's vote, the votes for this outcome held here may still make a
-      // majority (each was checked when it came): the certificate is then made of those.
-      for (const [sender, vote] of this.votes.get(first.window) ?? []) {
-        if (!this.equivocated(first.window, sender) && !counted.some((v) => v.sender === sender) && sameOutcome(vote, first)) counted.push({ sender, vote });
-      }
+      // majority: the certificate is then made of those.
+      counted = this.honestBacking(first.window, votes, first);
       certificate = encodeCertificate(counted.map((v) => v.vote.bytes));
     }
     if (!this.majority(counted.length)) return { ...reject(counted.length < votes.length ? "not a majority without the votes of servers proven to equivocate" : "not a majority"), effects };
@@ -1518,28 +1516,27 @@ export class Coordinator {
 
   /** The index of the server with this key in the network file, or −1. */
   /**
-   * The votes for the outcome of a certificate of `window` (state hash and history) from servers
-   * not proven to equivocate in it: the certificate's own and those held here (each checked when it
-   * came), one per server.
+   * The votes for `outcome` (state hash and history) of `window` from servers not proven to
+   * equivocate in it: the certificate's own and those held here (each checked when it came), one
+   * per server.
    */
-  private honestBacking(window: number, certificate: Uint8Array): Vote[] {
-    const outcome = this.certificateVote(certificate);
-    if (outcome === null) return [];
-    const bySender = new Map<number, Vote>();
-    for (const part of splitCertificate(certificate) ?? []) {
-      const d = parsePeerMessage(part, this.networkId, this.limits);
-      if (d.ok && d.message.type === "vote") bySender.set(this.serverIndexOf(d.message.sender), d.message);
-    }
+  private honestBacking(window: number, certified: readonly SenderVote[], outcome: Vote): SenderVote[] {
+    const bySender = new Map<number, Vote>(certified.map((v) => [v.sender, v.vote]));
     for (const [sender, vote] of this.votes.get(window) ?? []) if (!bySender.has(sender) && sameOutcome(vote, outcome)) bySender.set(sender, vote);
-    return [...bySender].filter(([sender]) => sender >= 0 && !this.equivocated(window, sender)).map(([, vote]) => vote);
+    return [...bySender].filter(([sender]) => sender >= 0 && !this.equivocated(window, sender)).map(([sender, vote]) => ({ sender, vote }));
   }
 
-  /** The first vote of a recorded certificate (checked when it was learned), or null if of another format. */
+  /** A recorded certificate's votes with their senders (checked when it was learned); none if of another format. */
+  private certificateVotes(certificate: Uint8Array): SenderVote[] {
+    return (splitCertificate(certificate) ?? []).flatMap((part) => {
+      const d = parsePeerMessage(part, this.networkId, this.limits);
+      return d.ok && d.message.type === "vote" ? [{ sender: this.serverIndexOf(d.message.sender), vote: d.message }] : [];
+    });
+  }
+
+  /** The first vote of a recorded certificate, or null if of another format. */
   private certificateVote(certificate: Uint8Array): Vote | null {
-    const first = splitCertificate(certificate)?.[0];
-    if (first === undefined) return null;
-    const d = parsePeerMessage(first, this.networkId, this.limits);
-    return d.ok && d.message.type === "vote" ? d.message : null;
+    return this.certificateVotes(certificate)[0]?.vote ?? null;
   }
 
   private serverIndexOf(key: Uint8Array): number {
@@ -1582,7 +1579,13 @@ export class Coordinator {
   private detectConflict(server: number, m: Relay | Handover, nowMs: number, effects: Effect[]): boolean {
     // A server already proven faulty in the window still has its messages that conflict with
     // nothing held here taken: with n ≥ 4 the honest majority may agree on its batch without it.
-    const held: Uint8Array[] = this.inbox.chain(m.window).map((l) => l.bytes);
+    // The relays held are compared as they are (positions and payments, no parsing), and only those
+    // that overlap this message: a relay costs the few links it touches, not the window's chain.
+    const claim = claimOf(m);
+    const held: Uint8Array[] = this.inbox
+      .chain(m.window)
+      .filter((l) => l.first < claim.first + claim.payments.length && claim.first < l.first + l.payments.length && conflictingPosition(l, claim) !== null)
+      .map((l) => l.bytes);
     const taken = this.handoversKept.get(m.window);
     if (taken !== undefined) held.push(taken);
     for (const bytes of held) {
@@ -1662,25 +1665,22 @@ export class Coordinator {
     const equivocators = this.equivocators.get(window);
     if (equivocators === undefined || equivocators.size === 0) return;
     const recorded = window === this.agreedCheckpoint.window ? this.agreedCheckpoint : window < this.agreedCheckpoint.window ? this.o.ledger.checkpoint(window) : undefined;
-    const outcome = recorded === undefined ? null : this.certificateVote(recorded.certificate);
-    const certified = recorded === undefined ? [] : (splitCertificate(recorded.certificate) ?? []).map((part) => parsePeerMessage(part, this.networkId, this.limits)).flatMap((d) => (d.ok ? [this.serverIndexOf(d.message.sender)] : []));
+    const certified = recorded === undefined ? [] : this.certificateVotes(recorded.certificate);
+    const outcome = certified[0]?.vote;
     // No checkpoint of the window here, or one whose certificate did not need an equivocator.
-    if (recorded === undefined || outcome === null || !certified.some((v) => this.equivocated(window, v))) {
+    if (recorded === undefined || outcome === undefined || !certified.some((v) => this.equivocated(window, v.sender))) {
       this.provisional.delete(window);
       return;
     }
-    const backing = this.honestBacking(window, recorded.certificate);
+    const backing = this.honestBacking(window, certified, outcome);
     if (this.majority(backing.length)) {
       this.provisional.delete(window);
-      const certificate = encodeCertificate(backing.map((v) => v.bytes));
+      const certificate = encodeCertificate(backing.map((v) => v.vote.bytes));
       if (!this.stored(`re-recording the certificate of window ${window} without the equivocator`, () => this.o.ledger.replaceCertificate(window, certificate))) return;
       if (window === this.agreedCheckpoint.window) this.agreedCheckpoint = this.o.ledger.agreed();
       this.o.log.warn("coordinator", `the checkpoint of window ${window} stands without the equivocating server: ${backing.length} of ${this.n} other servers voted for it`, { window });
       return;
     }
-    // Kept, provisionally, until the end of the next window's beta period: by then the others'
-    // votes (resent until then) have arrived. Every honest server decides on the same votes, so
-    // the two sides of a fork both withdraw, and a window the honest servers share stands.
     // Final here (q votes, 2q − n ≥ 2): no other final outcome can exist (§7 step 9); it stands.
     if (this.finalWindow >= window) {
       this.provisional.delete(window);
@@ -1691,11 +1691,14 @@ export class Coordinator {
     // honest majority for this outcome: the deadline would withdraw it anyway, so withdraw now,
     // before the fork lasts. (A vote on another base is a server that was behind, not a fork.)
     const ownVote = this.votes.get(window)?.get(this.self);
-    const base = ownVote ?? backing[0] ?? outcome;
+    const base = ownVote ?? backing[0]?.vote ?? outcome;
     const elsewhere = [...(this.votes.get(window) ?? [])].filter(
       ([sender, vote]) => !this.equivocated(window, sender) && vote.baseWindow === base.baseWindow && equalBytes(vote.baseHash, base.baseHash) && !sameOutcome(vote, outcome),
     ).length;
     const forked = elsewhere > 0 && !this.majority(this.n - (this.equivocators.get(window)?.size ?? 0) - elsewhere);
+    // Else kept, provisionally, until the end of the next window's beta period: by then the others'
+    // votes (resent until then) have arrived. Every honest server decides on the same votes, so
+    // the two sides of a fork both withdraw, and a window the honest servers share stands.
     const deadline = blackoutStartMs(window + 2, this.schedule);
     if (!forked && nowMs < deadline) {
       if (!this.provisional.has(window)) this.o.log.warn("coordinator", `the checkpoint of window ${window} had its majority only with the equivocating server's vote; kept until the end of the next window's beta period for the other servers to confirm it (not accepting on it meanwhile)`, { window });
@@ -1711,7 +1714,7 @@ export class Coordinator {
     }
     let undone = 0;
     const later = this.agreedCheckpoint.window > window;
-    const ownWindowHeld = this.o.ledger.windowPayments(rolesAt(nowMs, this.schedule).window).length > 0;
+    const ownWindowHeld = this.o.ledger.latestWindow() === rolesAt(nowMs, this.schedule).window;
     if (!this.stored(`withdrawing the checkpoint of window ${window}`, () => (undone = this.o.ledger.revokeCheckpoint(window)))) return;
     this.speculation = null;
     this.withdrawnBases.add(`${window}:${toHex(outcome.hash)}`);
@@ -1791,6 +1794,9 @@ export class Coordinator {
     };
   }
 }
+
+/** A vote and the index of the server that signed it. */
+type SenderVote = { readonly sender: number; readonly vote: Vote };
 
 /** Two votes (or a state and a certificate) count together only for one state hash and one history. */
 function sameOutcome(a: { readonly hash: Uint8Array; readonly history: Uint8Array }, b: { readonly hash: Uint8Array; readonly history: Uint8Array }): boolean {

@@ -164,12 +164,7 @@ export function encodeProof(m: Omit<Proof, "type" | "bytes">, seed: Uint8Array, 
   const out = new Uint8Array(proofBytes(m.first.length, m.second.length));
   assert(out.length <= limits.peerMessageBytesMax, `a proof of ${out.length} bytes is over the peer message bound`);
   const view = new DataView(out.buffer);
-  let o = writeHeader(view, out, PROOF_TYPE, m);
-  for (const part of [m.first, m.second]) {
-    view.setUint32(o, part.length, false);
-    out.set(part, o + 4);
-    o += 4 + part.length;
-  }
+  writeFramed(view, out, writeHeader(view, out, PROOF_TYPE, m), [m.first, m.second]);
   return signInto(out, seed);
 }
 
@@ -190,13 +185,7 @@ export function encodeRescue(m: Omit<Rescue, "type" | "bytes">, seed: Uint8Array
   const view = new DataView(out.buffer);
   let o = writeBatchBase(view, out, writeHeader(view, out, RESCUE_TYPE, m), m);
   view.setUint32(o, m.relays.length, false);
-  o += 4;
-  for (const r of m.relays) {
-    view.setUint32(o, r.length, false);
-    o += 4;
-    out.set(r, o);
-    o += r.length;
-  }
+  writeFramed(view, out, o + 4, m.relays);
   return signInto(out, seed);
 }
 
@@ -370,18 +359,9 @@ export function parsePeerMessage(bytes: Uint8Array, networkId: Uint8Array, limit
     return { ok: true, message: { type: "held", networkId: messageNetworkId.slice(), sender, window, sentAtMs, count, bytes } };
   }
   if (type === PROOF_TYPE) {
-    const end = bytes.length - SIGNATURE_BYTES;
-    const parts: Uint8Array[] = [];
-    for (let i = 0; i < 2; i++) {
-      if (o + 4 > end) return { ok: false, reason: "proof truncated" };
-      const length = view.getUint32(o, false);
-      o += 4;
-      if (length < PROVEN_MESSAGE_BYTES_MIN || o + length > end) return { ok: false, reason: "a message in the proof has a bad length" };
-      parts.push(bytes.slice(o, o + length));
-      o += length;
-    }
-    if (o !== end) return { ok: false, reason: "length does not match the proof's messages" };
-    return { ok: true, message: { type: "proof", networkId: messageNetworkId.slice(), sender, window, sentAtMs, first: parts[0]!, second: parts[1]!, bytes } };
+    const parts = readFramed(view, bytes, o, 2, PROVEN_MESSAGE_BYTES_MIN, "proof", "a message");
+    if (typeof parts === "string") return { ok: false, reason: parts };
+    return { ok: true, message: { type: "proof", networkId: messageNetworkId.slice(), sender, window, sentAtMs, first: parts[0]!.slice(), second: parts[1]!.slice(), bytes } };
   }
   if (type === RESCUE_TYPE) {
     if (bytes.length < RESCUE_FIXED_BYTES) return { ok: false, reason: "rescue too short" };
@@ -389,20 +369,38 @@ export function parsePeerMessage(bytes: Uint8Array, networkId: Uint8Array, limit
     o += BATCH_HEAD_BYTES;
     if (baseWindow === null) return { ok: false, reason: "base window out of range" };
     if (count > limits.rescueRelaysMax) return { ok: false, reason: `a rescue of ${count} relays, more than ${limits.rescueRelaysMax}` };
-    const end = bytes.length - SIGNATURE_BYTES;
-    const relays: Uint8Array[] = [];
-    for (let i = 0; i < count; i++) {
-      if (o + 4 > end) return { ok: false, reason: "rescue truncated" };
-      const length = view.getUint32(o, false);
-      o += 4;
-      if (length < RELAY_FIXED_BYTES || o + length > end) return { ok: false, reason: "a relay in the rescue has a bad length" };
-      relays.push(bytes.subarray(o, o + length));
-      o += length;
-    }
-    if (o !== end) return { ok: false, reason: "length does not match the relays" };
+    const relays = readFramed(view, bytes, o, count, RELAY_FIXED_BYTES, "rescue", "a relay");
+    if (typeof relays === "string") return { ok: false, reason: relays };
     return { ok: true, message: { type: "rescue", networkId: messageNetworkId.slice(), sender, window, sentAtMs, baseWindow, baseHash, hash, relays, bytes } };
   }
   return { ok: false, reason: `unknown message type ${type}` };
+}
+
+/** parts.length × (length (4) | part) at offset o: how a rescue carries relays and a proof messages. */
+function writeFramed(view: DataView, out: Uint8Array, o: number, parts: readonly Uint8Array[]): void {
+  for (const part of parts) {
+    view.setUint32(o, part.length, false);
+    out.set(part, o + 4);
+    o += 4 + part.length;
+  }
+}
+
+/**
+ * `count` × (length (4) | message) from offset o, each at least `lengthMin` bytes, filling the
+ * payload exactly (up to the signature): views of the bytes, or why not.
+ */
+function readFramed(view: DataView, bytes: Uint8Array, o: number, count: number, lengthMin: number, what: string, part: string): Uint8Array[] | string {
+  const end = bytes.length - SIGNATURE_BYTES;
+  const parts: Uint8Array[] = [];
+  for (let i = 0; i < count; i++) {
+    if (o + 4 > end) return `${what} truncated`;
+    const length = view.getUint32(o, false);
+    o += 4;
+    if (length < lengthMin || o + length > end) return `${part} in the ${what} has a bad length`;
+    parts.push(bytes.subarray(o, o + length));
+    o += length;
+  }
+  return o === end ? parts : `length does not match the ${what}'s messages`;
 }
 
 /** base window (8) | base hash (32) | state hash (32) | count (4): how a handover and a rescue begin. */
